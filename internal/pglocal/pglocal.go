@@ -33,7 +33,7 @@ type Options struct {
 	Dir string
 	// Port to listen on; 0 picks a free one (and keeps it across restarts
 	// of a persistent Dir).
-	Port int
+	Port   int
 	Logger *slog.Logger
 }
 

@@ -1,0 +1,48 @@
+# novawh — run `make` (or `make help`) for the list of targets.
+SHELL := /bin/bash
+export GOTOOLCHAIN := local
+export PATH := $(PATH):$(shell go env GOPATH 2>/dev/null)/bin
+SQLC_VERSION := v1.31.1
+BIN := bin/novawh
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/novawh
+	go build -o $(BIN) ./cmd/novawh
+
+demo: build ## run the whole pipeline on the bundled samples (starts a local PostgreSQL unless DATABASE_URL is set)
+	scripts/demo.sh
+
+test: ## go vet, the tests with -race against a real PostgreSQL, and make verify
+	scripts/test.sh
+
+bench: build ## benchmarks against the baselines the issues name (loader vs psql \copy, refresh, API, export)
+	scripts/bench.sh
+
+generate: tools ## regenerate sqlc code from migrations/ and queries/
+	sqlc generate
+
+verify: tools ## fail when generated code is stale, code is not gofmt'ed, go.mod is untidy or the registry is invalid
+	sqlc diff
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "not gofmt'ed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	go mod tidy -diff
+	go run ./cmd/novawh registry check --offline --log-file ""
+
+lint: ## go vet, gofmt and golangci-lint (when installed)
+	go vet ./...
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed: skipped (go vet and gofmt ran)"; fi
+
+tools: ## install the pinned sqlc when missing
+	@command -v sqlc >/dev/null && sqlc version | grep -q $(SQLC_VERSION:v%=%) || go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+
+db-start: build ## start the local demo PostgreSQL and print its URL
+	$(BIN) db start --log-file ""
+
+db-stop: build ## stop the local demo PostgreSQL
+	$(BIN) db stop --log-file ""
+
+.PHONY: help build demo test bench generate verify lint tools db-start db-stop

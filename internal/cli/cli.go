@@ -1,0 +1,194 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
+
+	"github.com/novacorrente/novawh/internal/dbconn"
+	"github.com/novacorrente/novawh/internal/logx"
+	"github.com/novacorrente/novawh/internal/registry"
+)
+
+// Exit codes shared by every command.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1
+	ExitUsage   = 2
+	ExitQuality = 3
+)
+
+// ExitError carries a specific exit code out of a command.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Usage wraps err as a usage/config error (exit code 2).
+func Usage(err error) error { return &ExitError{Code: ExitUsage, Err: err} }
+
+// App holds the global flags and the lazily built shared dependencies.
+type App struct {
+	DatabaseURL  string
+	LogFormat    string
+	LogFile      string
+	RegistryPath string
+	Verbose      bool
+
+	Stdout io.Writer
+	Stderr io.Writer
+	Stdin  io.Reader
+
+	log     *slog.Logger
+	logFile io.Closer
+	pool    *pgxpool.Pool
+}
+
+var commands []func(*App) *cobra.Command
+
+// register adds a top-level command; call it from an init function.
+func register(f func(*App) *cobra.Command) { commands = append(commands, f) }
+
+// Run executes novawh with args (without the program name) and returns the
+// process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := &App{Stdout: stdout, Stderr: stderr, Stdin: os.Stdin}
+	root := newRoot(app)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	app.close()
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitFailed
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		code = ee.Code
+	} else if isUsageError(err) {
+		code = ExitUsage
+	}
+	fmt.Fprintf(stderr, "novawh: error: %s\n", oneLine(err))
+	return code
+}
+
+func newRoot(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "novawh",
+		Short: "Nova Corrente's analytics warehouse in PostgreSQL",
+		Long: `novawh turns Nova Corrente's ERP exports, precomputed ML results and external
+series (weather, Brazilian economic indicators, 5G) into a PostgreSQL warehouse:
+bronze (raw, typed), silver (cleaned), gold (star schema, rolling aggregates),
+served over HTTP and exported to Parquet.
+
+Connection: --database-url, else DATABASE_URL, else the standard PG* variables.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			switch app.LogFormat {
+			case "text", "json":
+			default:
+				return Usage(fmt.Errorf("--log-format must be text or json, not %q", app.LogFormat))
+			}
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&app.DatabaseURL, "database-url", "", "PostgreSQL URL (default $DATABASE_URL, then the standard PG* variables)")
+	pf.StringVar(&app.LogFormat, "log-format", "text", "log format on stderr: text or json")
+	pf.StringVar(&app.LogFile, "log-file", envOr("NOVAWH_LOG_FILE", "logs/data_ingestion.log"), "also append JSON log lines to this file (\"\" disables)")
+	pf.StringVar(&app.RegistryPath, "registry", "", "schema registry file (default: the copy of data/schema_registry.json built into the binary)")
+	pf.BoolVarP(&app.Verbose, "verbose", "v", false, "log debug messages")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usage(err) })
+
+	built := make([]*cobra.Command, 0, len(commands))
+	for _, f := range commands {
+		built = append(built, f(app))
+	}
+	sort.Slice(built, func(i, j int) bool { return built[i].Name() < built[j].Name() })
+	root.AddCommand(built...)
+	return root
+}
+
+// Logger returns the command's structured logger.
+func (a *App) Logger() *slog.Logger {
+	if a.log != nil {
+		return a.log
+	}
+	level := slog.LevelInfo
+	if a.Verbose {
+		level = slog.LevelDebug
+	}
+	log, closer, err := logx.New(a.Stderr, logx.Options{Format: a.LogFormat, File: a.LogFile, Level: level})
+	if err != nil {
+		// The log file could not be opened: keep logging to stderr only.
+		log, closer, _ = logx.New(a.Stderr, logx.Options{Format: a.LogFormat, Level: level})
+		log.Warn("log file disabled", "err", err)
+	}
+	a.log, a.logFile = log, closer
+	return a.log
+}
+
+// DSN is the resolved connection string ("" means PG* variables).
+func (a *App) DSN() string { return dbconn.Resolve(a.DatabaseURL) }
+
+// Pool connects (once) to the database.
+func (a *App) Pool(ctx context.Context) (*pgxpool.Pool, error) {
+	if a.pool != nil {
+		return a.pool, nil
+	}
+	p, err := dbconn.Open(ctx, a.DSN(), nil)
+	if err != nil {
+		return nil, err
+	}
+	a.pool = p
+	return p, nil
+}
+
+// Registry loads the schema registry (--registry or the embedded one).
+func (a *App) Registry() (*registry.Registry, error) {
+	r, err := registry.Load(a.RegistryPath)
+	if err != nil {
+		return nil, Usage(err)
+	}
+	return r, nil
+}
+
+func (a *App) close() {
+	if a.pool != nil {
+		a.pool.Close()
+	}
+	if a.logFile != nil {
+		_ = a.logFile.Close()
+	}
+}
+
+func envOr(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok {
+		return v
+	}
+	return def
+}
+
+func isUsageError(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "unknown flag") ||
+		strings.HasPrefix(s, "accepts ") || strings.HasPrefix(s, "requires ") ||
+		strings.HasPrefix(s, "invalid argument")
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}

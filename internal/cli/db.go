@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/novacorrente/novawh/internal/pglocal"
+)
+
+func init() { register(newDBCmd) }
+
+func newDBCmd(app *App) *cobra.Command {
+	var name, dir string
+	var port int
+	cmd := &cobra.Command{
+		Use:   "db",
+		Short: "Run a private local PostgreSQL for the demo and development",
+		Long: `Manage a private PostgreSQL server built from the installed binaries
+(pg_config --bindir, else /usr/lib/postgresql/*/bin). It listens on 127.0.0.1
+with trust authentication and runs as the postgres user when started as root.
+Its files live under the system temp dir (or --dir / NOVAWH_PGDIR).`,
+	}
+	cmd.PersistentFlags().StringVar(&name, "name", "demo", "server name (one folder per name)")
+	cmd.PersistentFlags().StringVar(&dir, "dir", "", "server folder (default: a folder under the temp dir named after --name and this checkout)")
+	server := func() (*pglocal.Server, error) {
+		d := dir
+		if d == "" {
+			d = pglocal.DefaultDir(name)
+		}
+		return pglocal.New(pglocal.Options{Dir: d, Port: port, Logger: app.Logger()})
+	}
+	start := &cobra.Command{
+		Use:   "start",
+		Short: "Start the server (initialising it the first time) and print its URL",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := server()
+			if err != nil {
+				return err
+			}
+			if err := s.Start(cmd.Context(), false); err != nil {
+				return err
+			}
+			fmt.Fprintln(app.Stdout, s.URL("postgres"))
+			return nil
+		},
+	}
+	start.Flags().IntVar(&port, "port", 0, "port to listen on (default: a free one, kept across restarts)")
+	stop := &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := server()
+			if err != nil {
+				return err
+			}
+			return s.Stop(cmd.Context())
+		},
+	}
+	var purge bool
+	stop.Flags().BoolVar(&purge, "purge", false, "also delete the server's data")
+	stop.RunE = func(cmd *cobra.Command, _ []string) error {
+		s, err := server()
+		if err != nil {
+			return err
+		}
+		if purge {
+			return s.Remove(cmd.Context())
+		}
+		return s.Stop(cmd.Context())
+	}
+	url := &cobra.Command{
+		Use:   "url",
+		Short: "Print the server's URL (fails when it is not running)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := server()
+			if err != nil {
+				return err
+			}
+			if !s.Running(cmd.Context()) {
+				return fmt.Errorf("local server %q is not running: start it with `novawh db start --name %s`", name, name)
+			}
+			fmt.Fprintln(app.Stdout, s.URL("postgres"))
+			return nil
+		},
+	}
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Say whether the server runs, where and on which port",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := server()
+			if err != nil {
+				return err
+			}
+			if s.Running(cmd.Context()) {
+				fmt.Fprintf(app.Stdout, "running: %s (data %s, log %s)\n", s.URL("postgres"), s.DataDir, s.LogFile)
+			} else {
+				fmt.Fprintf(app.Stdout, "stopped (data %s)\n", s.DataDir)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(start, stop, url, status)
+	return cmd
+}

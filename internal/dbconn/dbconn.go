@@ -1,0 +1,84 @@
+package dbconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Resolve picks the connection string: the flag value, else DATABASE_URL,
+// else "" which makes pgx read PGHOST, PGPORT, PGUSER, PGDATABASE, ...
+func Resolve(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return os.Getenv("DATABASE_URL")
+}
+
+// ParseConfig parses a pool configuration with a one-line error.
+func ParseConfig(dsn string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("invalid database URL %s: %s", Redact(dsn), oneLine(err))
+	}
+	return cfg, nil
+}
+
+// Open connects a pool and checks the server answers.
+func Open(ctx context.Context, dsn string, tune func(*pgxpool.Config)) (*pgxpool.Pool, error) {
+	cfg, err := ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if tune != nil {
+		tune(cfg)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %s", Describe(cfg.ConnConfig), oneLine(err))
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to %s: %s", Describe(cfg.ConnConfig), oneLine(err))
+	}
+	return pool, nil
+}
+
+// Describe names a server without credentials: host:port/database.
+func Describe(c *pgx.ConnConfig) string {
+	return fmt.Sprintf("%s:%d/%s", c.Host, c.Port, c.Database)
+}
+
+// Redact hides the password of a URL-style connection string.
+func Redact(dsn string) string {
+	if dsn == "" {
+		return "(from PG* environment)"
+	}
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		return u.Redacted()
+	}
+	if strings.Contains(dsn, "password") {
+		return "(key=value string, password hidden)"
+	}
+	return dsn
+}
+
+func oneLine(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Message
+	}
+	s := err.Error()
+	s = strings.ReplaceAll(s, "\n", " ")
+	return s
+}

@@ -1,0 +1,20 @@
+-- name: GetLoad :one
+SELECT * FROM meta.loads WHERE load_id = $1;
+
+-- name: ListRecentLoads :many
+SELECT load_id, source, file_name, status, rows_read, rows_loaded, rows_rejected, started_at, finished_at, error
+FROM meta.loads
+ORDER BY load_id DESC
+LIMIT $1;
+
+-- name: FindLoadedFile :one
+-- A file whose sha256 already loaded successfully for this source is skipped.
+SELECT load_id FROM meta.loads
+WHERE source = $1 AND file_sha256 = $2 AND status = 'loaded'
+ORDER BY load_id DESC
+LIMIT 1;
+
+-- name: ListRejectedRows :many
+SELECT line, column_name, reason, raw FROM meta.rejected_rows
+WHERE load_id = $1
+ORDER BY line;

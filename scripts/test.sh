@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The project's test command: go vet, every test with -race against a real
+# PostgreSQL, then `make verify`. One private PostgreSQL serves every test
+# package (each test still gets its own database) unless TEST_DATABASE_URL
+# is already set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local
+export PATH="$PATH:$(go env GOPATH)/bin"
+
+go build -o bin/novawh ./cmd/novawh
+go vet ./...
+
+if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
+  export NOVAWH_PGDIR="$(mktemp -d "${TMPDIR:-/tmp}/novawh-pg-test-XXXXXX")"
+  chmod 0755 "$NOVAWH_PGDIR"
+  stop_db() { bin/novawh db stop --purge --log-file "" >/dev/null 2>&1 || true; }
+  trap stop_db EXIT
+  TEST_DATABASE_URL="$(bin/novawh db start --log-file "")"
+  export TEST_DATABASE_URL
+fi
+
+go test -race -count=1 -timeout 20m ${GOTEST_FLAGS:-} ./...
+make --no-print-directory verify
