@@ -87,6 +87,21 @@ func New(t testing.TB) *DB {
 	return db
 }
 
+// NewEmpty creates an empty database (no migrations applied) for t, for
+// tests of the migrations themselves.
+func NewEmpty(t testing.TB) *DB {
+	t.Helper()
+	db, err := newDB(context.Background(), "template0")
+	if err != nil {
+		if skipReason != "" {
+			t.Skip(skipReason)
+		}
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() { db.Drop(context.Background()) })
+	return db
+}
+
 // AdminURL is the URL of the server's maintenance database.
 func AdminURL() string { return adminURL }
 
@@ -103,6 +118,13 @@ func NewE(ctx context.Context) (*DB, error) {
 	if tmplErr != nil {
 		return nil, tmplErr
 	}
+	return newDB(ctx, tmplName)
+}
+
+func newDB(ctx context.Context, template string) (*DB, error) {
+	if adminURL == "" {
+		return nil, fmt.Errorf("pgtest.Run was not called from TestMain")
+	}
 	name := "t_" + randHex(8)
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
@@ -111,7 +133,7 @@ func NewE(ctx context.Context) (*DB, error) {
 	defer admin.Close(ctx)
 	var lastErr error
 	for attempt := 0; attempt < 20; attempt++ {
-		_, lastErr = admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmplName))
+		_, lastErr = admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template))
 		if lastErr == nil {
 			break
 		}

@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/novacorrente/novawh/internal/migrate"
+	"github.com/novacorrente/novawh/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+// The migrate and registry commands against a real, initially empty database.
+func TestMigrateCommands(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewEmpty(t)
+	latest, err := migrate.Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := db.URL
+	step := func(want int, wantOut string, args ...string) {
+		t.Helper()
+		code, out, errOut := run(append(args, "--database-url", url)...)
+		if code != want || !strings.Contains(out, wantOut) {
+			t.Fatalf("novawh %v: exit %d (want %d), stdout %q (want %q), stderr %q", args, code, want, out, wantOut, errOut)
+		}
+	}
+	step(0, "version 0, latest", "migrate", "version")
+	step(1, "", "registry", "check")
+	step(0, fmt.Sprintf("schema at version %d", latest), "migrate", "up")
+	step(0, "database matches the registry", "registry", "check")
+	step(0, fmt.Sprintf("version %d, latest %d, clean", latest, latest), "migrate", "version")
+	step(0, "schema at version", "migrate", "down", "1")
+	step(1, "drift:", "registry", "check")
+	step(0, fmt.Sprintf("schema at version %d", latest), "migrate", "up")
+	step(0, fmt.Sprintf("schema forced to version %d", latest), "migrate", "force", fmt.Sprint(latest))
+	if _, err := db.Pool.Exec(context.Background(), `ALTER TABLE gold.dim_item DROP COLUMN sku`); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run("registry", "check", "--database-url", url)
+	if code != 1 || !strings.Contains(out, "drift: gold.dim_item.sku: missing from the database") ||
+		!strings.Contains(errOut, "gold.dim_item.sku") {
+		t.Fatalf("dropped column not reported by name: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
