@@ -75,7 +75,7 @@ func LoadedBefore(ctx context.Context, q Querier, source, sha256 string) (int64,
 // Lock serialises loads of the same source and content until tx ends, so
 // two concurrent loads of one file cannot both succeed.
 func Lock(ctx context.Context, tx pgx.Tx, source, sha256 string) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, source+"\x00"+sha256); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, source+":"+sha256); err != nil {
 		return fmt.Errorf("ledger: lock %s: %w", source, err)
 	}
 	return nil
