@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/novacorrente/novawh/internal/alert"
+	"github.com/novacorrente/novawh/internal/config"
+	"github.com/novacorrente/novawh/internal/dbconn"
+	nightly "github.com/novacorrente/novawh/internal/run"
+)
+
+func init() { register(newRunCmd) }
+
+func newRunCmd(app *App) *cobra.Command {
+	var (
+		cfgPath, webhook string
+		asJSON           bool
+		opts             nightly.Options
+		inputs           []string
+		inputsDir        string
+		meta             nightly.Input
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the whole nightly job: load, pull, refresh, check, export",
+		Long: `Run the nightly job once, as cron, a systemd timer, a Kubernetes CronJob or
+` + "`novawh serve --schedule`" + ` would:
+
+  1. migrations  refuse to run unless the schema is exactly at this binary's
+                 latest version (the fix, ` + "`novawh migrate up`" + `, is printed; exit 2)
+  2. load        every file of every source listed under run.inputs in the
+                 config, or given with --input / --inputs-dir (files already
+                 loaded with the same content are skipped)
+  3. pull        every API source (--offline skips them with a warning)
+  4. refresh     silver and gold, incrementally (--full rebuilds)
+  5. check       the data-quality checks
+  6. export      gold to Parquet (default exports/; --skip-export skips it)
+
+A failed file or API source does not stop the others, nor the refresh of
+what did load; the run still ends failed. A failed refresh stops the run.
+An error-level quality failure skips the export (the previous export stays
+as it was) and ends the run with exit code 3.
+
+Runs never overlap: each run holds a PostgreSQL advisory lock. A second run
+exits at once with a message and exit code 0 (nothing to do: the running
+one does the work), or, with --wait 10m, waits up to that long and fails
+(exit 1) if the lock is still held.
+
+One row per run is written to meta.runs and updated after every step; a
+run that was killed is marked 'abandoned' by the next one.
+
+Alerts: on failure (and, with --alert-on-warning, on warnings), a
+Slack-compatible {"text": ...} message naming the run, the failed step and
+the error is POSTed to --alert-webhook (default $NOVAWH_ALERT_WEBHOOK, then
+run.alert.webhook), with retries. Passwords in URLs are never sent.
+
+Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
+2 usage, configuration or out-of-date schema, 3 data-quality failure.`,
+		Example: `  novawh run
+  novawh run --offline --json
+  novawh run --offline --inputs-dir data/raw/samples
+  novawh run --offline --input ml_forecasts=../shared/data/nova/data/outputs/nova_corrente/forecasts \
+      --model-version v1 --generated-at 2025-11-11T00:00:00Z --ml-source nova-ml --dataset-id nova-2025-11
+  novawh run --config /etc/novawh/novawh.yaml --alert-webhook https://hooks.slack.com/services/...
+  NOVAWH_ALERT_WEBHOOK=https://chat.example/hook novawh run --wait 30m`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			file, err := config.Load(cfgPath)
+			if err != nil {
+				return Usage(err)
+			}
+			cfg, err := nightly.LoadConfig(file)
+			if err != nil {
+				return Usage(err)
+			}
+			if len(inputs) > 0 || inputsDir != "" {
+				var all []nightly.Input
+				if inputsDir != "" {
+					if all, err = nightly.InputsFromDir(inputsDir); err != nil {
+						return Usage(err)
+					}
+				}
+				flagged, err := nightly.ParseInputs(inputs, meta)
+				if err != nil {
+					return Usage(err)
+				}
+				cfg.Inputs = append(all, flagged...)
+			}
+			if webhook == "" {
+				webhook = os.Getenv(alert.EnvWebhook)
+			}
+			if webhook == "" {
+				webhook = cfg.Alert.Webhook
+			}
+			if err := alert.Validate(webhook); err != nil {
+				return Usage(err)
+			}
+			if opts.LockWait < 0 {
+				return Usage(errors.New("--wait must not be negative"))
+			}
+			reg, err := app.Registry()
+			if err != nil {
+				return err
+			}
+			log := app.Logger()
+			sender := alert.New(webhook, log)
+			sender.Attempts, sender.Backoff = cfg.Alert.Attempts, cfg.Alert.Backoff
+			pcfg, err := dbconn.ParseConfig(app.DSN())
+			if err != nil {
+				return Usage(err)
+			}
+			job := &nightly.Job{ConnConfig: pcfg.ConnConfig, Registry: reg, File: file, Config: cfg,
+				Log: log, Alert: sender, Trigger: "cli", Opts: opts}
+			pool, err := app.Pool(ctx)
+			if err != nil {
+				var se *nightly.StartError
+				errors.As(job.StartFailed(ctx, err), &se)
+				return &ExitError{Code: se.Code, Err: se.Err}
+			}
+			job.Pool = pool
+			rep, err := job.Execute(ctx)
+			var se *nightly.StartError
+			if errors.As(err, &se) {
+				var be *nightly.BusyError
+				if se.Code == nightly.ExitOK && errors.As(err, &be) {
+					if asJSON {
+						return runWriteSkipped(app, be)
+					}
+					fmt.Fprintf(app.Stdout, "novawh run: skipped: %s\n", be.Error())
+					return nil
+				}
+				return &ExitError{Code: se.Code, Err: se.Err}
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				err = nightly.WriteJSON(app.Stdout, rep)
+			} else {
+				err = nightly.WriteText(app.Stdout, rep)
+			}
+			if err != nil {
+				return err
+			}
+			if rep.ExitCode != nightly.ExitOK {
+				msg := fmt.Sprintf("run %d %s", rep.RunID, rep.Status)
+				if rep.FailedStep != "" {
+					msg += " at step " + rep.FailedStep
+				}
+				if rep.Error != "" {
+					msg += ": " + rep.Error
+				}
+				return &ExitError{Code: rep.ExitCode, Err: errors.New(msg)}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfgPath, "config", "", "configuration file (default ./novawh.yaml, else the copy built into the binary)")
+	f.BoolVar(&asJSON, "json", false, "print the run report as JSON instead of a table")
+	f.BoolVar(&opts.Offline, "offline", false, "skip every API pull with a warning (no network); files are still loaded")
+	f.BoolVar(&opts.SkipPull, "skip-pull", false, "do not run the pull step at all")
+	f.BoolVar(&opts.SkipExport, "skip-export", false, "do not export to Parquet")
+	f.BoolVar(&opts.Full, "full", false, "full refresh of silver and gold and a full export (default: incremental)")
+	f.StringVar(&opts.ExportTo, "export-to", "", "export target folder or s3://bucket/prefix (default run.export.to, else exports)")
+	f.StringArrayVar(&inputs, "input", nil, "SOURCE=PATH[,PATH...]: load these files, folders or globs into SOURCE instead of run.inputs (repeatable)")
+	f.StringVar(&inputsDir, "inputs-dir", "", "load every sub-folder of this folder into the source it is named after, instead of run.inputs (e.g. data/raw/samples)")
+	f.StringVar(&meta.ModelVersion, "model-version", "", "ML metadata for --input files that lack it (as novawh load)")
+	f.StringVar(&meta.GeneratedAt, "generated-at", "", "ML metadata for --input files that lack it, RFC 3339")
+	f.StringVar(&meta.MLSource, "ml-source", "", "ML metadata for --input files that lack it")
+	f.StringVar(&meta.DatasetID, "dataset-id", "", "ML metadata for --input files that lack it")
+	f.StringVar(&webhook, "alert-webhook", "", "POST a Slack-compatible JSON alert here on failure (default $NOVAWH_ALERT_WEBHOOK, then run.alert.webhook)")
+	f.BoolVar(&opts.AlertOnWarning, "alert-on-warning", false, "also alert when the run succeeds with warnings (rejected rows, quality warnings, skipped pulls)")
+	f.DurationVar(&opts.LockWait, "wait", 0, "when another run is in progress, wait up to this long for it (0: exit at once with code 0)")
+	return cmd
+}
+
+// runWriteSkipped prints the --json answer of a run skipped because another
+// one holds the lock.
+func runWriteSkipped(app *App, be *nightly.BusyError) error {
+	enc := json.NewEncoder(app.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{"status": "skipped", "exit_code": 0, "reason": be.Error(), "running_run_id": be.RunID})
+}

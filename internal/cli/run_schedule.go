@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+
+	"github.com/novacorrente/novawh/internal/alert"
+	"github.com/novacorrente/novawh/internal/config"
+	"github.com/novacorrente/novawh/internal/dbconn"
+	nightly "github.com/novacorrente/novawh/internal/run"
+	"github.com/novacorrente/novawh/internal/schedule"
+)
+
+// startRunSchedule starts the nightly job's in-process scheduler for
+// `novawh serve --schedule`. spec and tz default to run.schedule and
+// run.schedule_tz of the configuration; with no schedule at all it does
+// nothing. The returned wait function blocks until the scheduler (and a
+// job it is running, which is cancelled with ctx) has stopped.
+func startRunSchedule(ctx context.Context, app *App, cfgPath, spec, tz string) (wait func(), err error) {
+	noop := func() {}
+	file, err := config.Load(cfgPath)
+	if err != nil {
+		return noop, Usage(err)
+	}
+	cfg, err := nightly.LoadConfig(file)
+	if err != nil {
+		return noop, Usage(err)
+	}
+	if spec == "" {
+		spec = cfg.Schedule
+	}
+	if tz == "" {
+		tz = cfg.ScheduleTZ
+	}
+	if spec == "" {
+		return noop, nil
+	}
+	webhook := os.Getenv(alert.EnvWebhook)
+	if webhook == "" {
+		webhook = cfg.Alert.Webhook
+	}
+	if err := alert.Validate(webhook); err != nil {
+		return noop, Usage(err)
+	}
+	reg, err := app.Registry()
+	if err != nil {
+		return noop, err
+	}
+	pcfg, err := dbconn.ParseConfig(app.DSN())
+	if err != nil {
+		return noop, Usage(err)
+	}
+	log := app.Logger().With("component", "schedule")
+	sender := alert.New(webhook, log)
+	sender.Attempts, sender.Backoff = cfg.Alert.Attempts, cfg.Alert.Backoff
+	job := func(ctx context.Context) {
+		j := &nightly.Job{ConnConfig: pcfg.ConnConfig, Registry: reg, File: file, Config: cfg,
+			Log: log, Alert: sender, Trigger: "schedule"}
+		pool, err := app.Pool(ctx)
+		if err != nil {
+			_ = j.StartFailed(ctx, err)
+			return
+		}
+		j.Pool = pool
+		rep, err := j.Execute(ctx)
+		var be *nightly.BusyError
+		switch {
+		case errors.As(err, &be):
+			log.Warn("scheduled run skipped", "reason", be.Error())
+		case err != nil:
+			log.Error("scheduled run did not start", "err", err)
+		default:
+			log.Info("scheduled run done", "run_id", rep.RunID, "status", rep.Status, "exit_code", rep.ExitCode)
+		}
+	}
+	s, err := schedule.New(spec, tz, job, log)
+	if err != nil {
+		return noop, Usage(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = s.Run(ctx)
+	}()
+	return wg.Wait, nil
+}

@@ -1,0 +1,159 @@
+package run
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/novacorrente/novawh/internal/config"
+)
+
+// Input is one configured file source: every file matching Paths (files,
+// folders or globs, relative to the working directory) is loaded into
+// Source. Files already loaded with the same content are skipped by the
+// loader, so the same folders can be listed every night.
+type Input struct {
+	Source string   `yaml:"source"`
+	Paths  []string `yaml:"paths"`
+	// Optional: paths that do not exist, empty folders and globs matching
+	// nothing are ignored instead of failing the load step (inbound
+	// folders that are empty on most nights).
+	Optional bool `yaml:"optional"`
+	// Optional ML metadata for files that do not carry it (see docs/load.md).
+	ModelVersion string `yaml:"model_version"`
+	GeneratedAt  string `yaml:"generated_at"`
+	MLSource     string `yaml:"ml_source"`
+	DatasetID    string `yaml:"dataset_id"`
+}
+
+// Config is the `run:` section of novawh.yaml.
+type Config struct {
+	Inputs []Input `yaml:"inputs"`
+	Pull   struct {
+		// Sources to pull; empty means every configured API source.
+		Sources []string `yaml:"sources"`
+		// Offline skips every pull with a warning (no network).
+		Offline bool `yaml:"offline"`
+		// Enabled=false skips the pull step entirely.
+		Enabled *bool `yaml:"enabled"`
+	} `yaml:"pull"`
+	Refresh struct {
+		Full bool `yaml:"full"`
+	} `yaml:"refresh"`
+	// Check tunes the quality checks (as the flags of `novawh check`).
+	Check struct {
+		FreshnessMaxAge time.Duration `yaml:"freshness_max_age"`
+		FreshnessLevel  string        `yaml:"freshness_level"`
+		MaxKeyNullRatio float64       `yaml:"max_key_null_ratio"`
+	} `yaml:"check"`
+	Export struct {
+		Enabled *bool  `yaml:"enabled"`
+		To      string `yaml:"to"`
+		Full    bool   `yaml:"full"`
+	} `yaml:"export"`
+	Alert struct {
+		Webhook   string        `yaml:"webhook"`
+		OnWarning bool          `yaml:"on_warning"`
+		Attempts  int           `yaml:"attempts"`
+		Backoff   time.Duration `yaml:"backoff"`
+	} `yaml:"alert"`
+	// LockWait: how long a run waits for a running one (0 = exit at once).
+	LockWait time.Duration `yaml:"lock_wait"`
+	// Schedule and ScheduleTZ are used by `novawh serve` when --schedule is not given.
+	Schedule   string `yaml:"schedule"`
+	ScheduleTZ string `yaml:"schedule_tz"`
+}
+
+// DefaultTZ is the scheduler's default time zone (Nova Corrente is in Salvador, BA).
+const DefaultTZ = "America/Sao_Paulo"
+
+// LoadConfig decodes the run section and fills defaults.
+func LoadConfig(f *config.File) (*Config, error) {
+	c := &Config{}
+	if err := f.Decode("run", c); err != nil {
+		return nil, err
+	}
+	for i, in := range c.Inputs {
+		if in.Source == "" {
+			return nil, fmt.Errorf("%s: run.inputs[%d]: source is required", f.Path, i)
+		}
+		if len(in.Paths) == 0 {
+			return nil, fmt.Errorf("%s: run.inputs[%d] (%s): paths is required", f.Path, i, in.Source)
+		}
+		if in.GeneratedAt != "" {
+			if _, err := time.Parse(time.RFC3339, in.GeneratedAt); err != nil {
+				return nil, fmt.Errorf("%s: run.inputs[%d] (%s): generated_at must be RFC 3339 (2025-11-11T00:00:00Z): %w", f.Path, i, in.Source, err)
+			}
+		}
+	}
+	if c.Export.To == "" {
+		c.Export.To = "exports"
+	}
+	if c.Alert.Attempts <= 0 {
+		c.Alert.Attempts = 4
+	}
+	if c.Alert.Backoff <= 0 {
+		c.Alert.Backoff = time.Second
+	}
+	if c.ScheduleTZ == "" {
+		c.ScheduleTZ = DefaultTZ
+	}
+	if c.LockWait < 0 {
+		return nil, fmt.Errorf("%s: run.lock_wait must not be negative", f.Path)
+	}
+	return c, nil
+}
+
+// PullEnabled reports whether the pull step runs.
+func (c *Config) PullEnabled() bool { return c.Pull.Enabled == nil || *c.Pull.Enabled }
+
+// ExportEnabled reports whether the export step runs.
+func (c *Config) ExportEnabled() bool { return c.Export.Enabled == nil || *c.Export.Enabled }
+
+// ParseInputs reads --input SOURCE=PATH[,PATH...] flags; meta's ML metadata
+// applies to each of them.
+func ParseInputs(flags []string, meta Input) ([]Input, error) {
+	if meta.GeneratedAt != "" {
+		if _, err := time.Parse(time.RFC3339, meta.GeneratedAt); err != nil {
+			return nil, fmt.Errorf("--generated-at must be RFC 3339 (2025-11-11T00:00:00Z): %w", err)
+		}
+	}
+	var out []Input
+	for _, f := range flags {
+		src, paths, ok := strings.Cut(f, "=")
+		src = strings.TrimSpace(src)
+		if !ok || src == "" || strings.TrimSpace(paths) == "" {
+			return nil, fmt.Errorf("--input %q: want SOURCE=PATH[,PATH...]", f)
+		}
+		in := meta
+		in.Source, in.Paths, in.Optional = src, nil, false
+		for _, p := range strings.Split(paths, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				in.Paths = append(in.Paths, p)
+			}
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// InputsFromDir makes one input per sub-folder of dir, the folder's name
+// being the source (data/raw/samples/ml_forecasts -> ml_forecasts).
+func InputsFromDir(dir string) ([]Input, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--inputs-dir: %w", err)
+	}
+	var out []Input
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, Input{Source: e.Name(), Paths: []string{filepath.Join(dir, e.Name())}})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--inputs-dir %s: no sub-folder (want one folder per source, named after it)", dir)
+	}
+	return out, nil
+}

@@ -1,0 +1,466 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/novacorrente/novawh/internal/alert"
+	"github.com/novacorrente/novawh/internal/run/fault"
+)
+
+// LockKey is the advisory lock (pg_advisory_lock(bigint)) every run holds
+// for its whole duration on a dedicated session.
+const LockKey int64 = 727008
+
+// Step statuses.
+const (
+	StepOK      = "ok"
+	StepWarning = "warning" // finished, with something to look at (rejected rows, quality warnings)
+	StepFailed  = "failed"
+	StepSkipped = "skipped" // not run: disabled, offline, or an earlier step stopped the run
+)
+
+// Run statuses (meta.runs.status).
+const (
+	RunRunning       = "running"
+	RunOK            = "ok"
+	RunFailed        = "failed"
+	RunQualityFailed = "quality_failed"
+	RunAbandoned     = "abandoned"
+)
+
+// Exit codes (the CLI contract).
+const (
+	ExitOK      = 0
+	ExitFailed  = 1
+	ExitUsage   = 2
+	ExitQuality = 3
+)
+
+// ErrQuality marks an error-level data-quality failure (exit code 3). A
+// task returns an error wrapping it.
+var ErrQuality = errors.New("data-quality check failed")
+
+// Step is one step's record, stored in meta.runs.steps and printed.
+type Step struct {
+	Name       string           `json:"name"`
+	Status     string           `json:"status"`
+	StartedAt  time.Time        `json:"started_at"`
+	DurationMS int64            `json:"duration_ms"`
+	Counts     map[string]int64 `json:"counts,omitempty"`
+	Note       string           `json:"note,omitempty"`
+	Error      string           `json:"error,omitempty"`
+	// Problems lists per-item failures (a file that failed, a check that
+	// failed) even when the step as a whole continued.
+	Problems []string `json:"problems,omitempty"`
+	// Detail is the step's own machine-readable result (load results,
+	// quality report, export summary).
+	Detail any `json:"detail,omitempty"`
+}
+
+// Count adds n to counter k.
+func (s *Step) Count(k string, n int64) {
+	if s.Counts == nil {
+		s.Counts = map[string]int64{}
+	}
+	s.Counts[k] += n
+}
+
+// Task is a named step of the job.
+type Task struct {
+	Name string
+	// Run executes the step. It fills the step's counts, note, problems and
+	// detail, may set Status to StepWarning or StepSkipped, and returns an
+	// error when the step failed.
+	Run func(ctx context.Context, s *Step) error
+	// Continue lets the following tasks run after this one failed (the run
+	// still ends failed). Used for load and pull: one bad file or one
+	// unreachable API must not keep the good data out of gold.
+	Continue bool
+}
+
+// Report is the outcome of one run (printed, --json, and meta.runs).
+type Report struct {
+	RunID         int64     `json:"run_id"`
+	Status        string    `json:"status"`
+	ExitCode      int       `json:"exit_code"`
+	FailedStep    string    `json:"failed_step,omitempty"`
+	Error         string    `json:"error,omitempty"`
+	Trigger       string    `json:"trigger"`
+	SchemaVersion uint      `json:"schema_version"`
+	StartedAt     time.Time `json:"started_at"`
+	FinishedAt    time.Time `json:"finished_at"`
+	DurationMS    int64     `json:"duration_ms"`
+	Steps         []Step    `json:"steps"`
+	// Recorded is false when the outcome could not be written to meta.runs
+	// (database gone): the row then stays 'running' until the next run
+	// marks it abandoned.
+	Recorded  bool   `json:"recorded"`
+	AlertSent bool   `json:"alert_sent"`
+	AlertErr  string `json:"alert_error,omitempty"`
+}
+
+// Warnings counts steps that finished with warnings.
+func (r *Report) Warnings() int {
+	n := 0
+	for _, s := range r.Steps {
+		if s.Status == StepWarning {
+			n++
+		}
+	}
+	return n
+}
+
+// BusyError: another run holds the run lock.
+type BusyError struct {
+	RunID     int64
+	StartedAt time.Time
+	Host      string
+	PID       int
+	Waited    time.Duration
+}
+
+func (e *BusyError) Error() string {
+	who := "another novawh run"
+	if e.RunID > 0 {
+		who = fmt.Sprintf("run %d (started %s on %s, pid %d)", e.RunID, e.StartedAt.Format(time.RFC3339), e.Host, e.PID)
+	}
+	if e.Waited > 0 {
+		return fmt.Sprintf("%s still holds the run lock after waiting %s", who, e.Waited)
+	}
+	return fmt.Sprintf("%s is in progress: not starting a second one (use --wait to wait for it)", who)
+}
+
+// Runner runs tasks under the run lock and records them.
+type Runner struct {
+	Pool    *pgxpool.Pool
+	Log     *slog.Logger
+	Alert   *alert.Sender
+	Trigger string // "cli" or "schedule"
+	// AlertOnWarning also alerts when the run succeeds with warnings.
+	AlertOnWarning bool
+	// LockWait is how long to wait for a running job; 0 fails at once
+	// with a *BusyError.
+	LockWait time.Duration
+	// Options are recorded in meta.runs.options.
+	Options map[string]any
+	// SchemaVersion is recorded (checked by the caller with CheckSchema).
+	SchemaVersion uint
+	// Prelude are steps done before the lock (the schema check), recorded
+	// first.
+	Prelude []Step
+}
+
+// Run takes the lock, records the run and executes tasks in order. The
+// returned error is non-nil only when the run could not start (lock busy,
+// database unreachable); step failures are in the report.
+func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	trigger := r.Trigger
+	if trigger == "" {
+		trigger = "cli"
+	}
+	lockConn, err := r.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := lockConn.Exec(uctx, "SELECT pg_advisory_unlock($1)", LockKey); err != nil {
+			// The session is probably gone (server restart): its lock went with it.
+			lockConn.Conn().Close(uctx) //nolint:errcheck
+		}
+		lockConn.Release()
+	}()
+	fault.Pause(ctx, "run.locked")
+
+	// We hold the lock: any row still 'running' belongs to a dead process.
+	tag, err := r.Pool.Exec(ctx, `UPDATE meta.runs SET status = 'abandoned', finished_at = clock_timestamp(),
+		error = coalesce(error, 'the process ended before finishing (killed, crashed or lost its database connection)')
+		WHERE status = 'running'`)
+	if err != nil {
+		return nil, fmt.Errorf("run: mark abandoned runs: %w", explainDB(err))
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		log.Warn("earlier runs did not finish: marked abandoned", "runs", n)
+	}
+
+	host, _ := os.Hostname()
+	opts, _ := json.Marshal(r.Options)
+	if r.Options == nil {
+		opts = []byte("{}")
+	}
+	rep := &Report{Trigger: trigger, SchemaVersion: r.SchemaVersion, Steps: append([]Step{}, r.Prelude...)}
+	if err := r.Pool.QueryRow(ctx, `INSERT INTO meta.runs (trigger, schema_version, options, host, pid)
+		VALUES ($1, $2, $3, $4, $5) RETURNING run_id, started_at`,
+		trigger, int64(r.SchemaVersion), opts, host, os.Getpid()).Scan(&rep.RunID, &rep.StartedAt); err != nil {
+		return nil, fmt.Errorf("run: record start in meta.runs: %w", explainDB(err))
+	}
+	log = log.With("run_id", rep.RunID)
+	log.Info("run started", "trigger", trigger, "steps", len(tasks))
+
+	stopped := false
+	quality := false
+	var firstErr error
+	for _, t := range tasks {
+		st := Step{Name: t.Name, StartedAt: time.Now()}
+		if stopped {
+			st.Status = StepSkipped
+			st.Note = "not run: an earlier step failed"
+			rep.Steps = append(rep.Steps, st)
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			st.Status = StepSkipped
+			st.Note = "not run: the run was interrupted"
+			rep.Steps = append(rep.Steps, st)
+			stopped = true
+			if firstErr == nil {
+				firstErr, rep.FailedStep = fmt.Errorf("interrupted: %w", err), t.Name
+			}
+			continue
+		}
+		fault.Pause(ctx, t.Name)
+		log.Info("step started", "step", t.Name)
+		// The run lock lives in its session: if that connection died (server
+		// restart), another run could start, so this one must stop.
+		err := lockAlive(ctx, lockConn)
+		if err == nil {
+			err = runTask(ctx, t, &st)
+		} else {
+			t.Continue = false
+		}
+		st.DurationMS = time.Since(st.StartedAt).Milliseconds()
+		if err != nil {
+			err = explainDB(err)
+			st.Status = StepFailed
+			st.Error = oneLine(alert.Redact(err.Error()))
+			if errors.Is(err, ErrQuality) {
+				quality = true
+			}
+			if firstErr == nil {
+				firstErr, rep.FailedStep = err, t.Name
+			}
+			if !t.Continue {
+				stopped = true
+			}
+			log.Error("step failed", "step", t.Name, "err", st.Error, "duration_ms", st.DurationMS)
+		} else {
+			if st.Status == "" {
+				st.Status = StepOK
+			}
+			log.Info("step finished", "step", t.Name, "status", st.Status, "duration_ms", st.DurationMS, "counts", st.Counts)
+		}
+		rep.Steps = append(rep.Steps, st)
+		if err := r.saveSteps(ctx, rep); err != nil {
+			log.Warn("could not record the step in meta.runs", "step", t.Name, "err", err)
+		}
+	}
+	fault.Pause(ctx, "run.finish")
+
+	rep.FinishedAt = time.Now()
+	rep.DurationMS = rep.FinishedAt.Sub(rep.StartedAt).Milliseconds()
+	switch {
+	case firstErr == nil:
+		rep.Status, rep.ExitCode = RunOK, ExitOK
+	case quality && onlyQuality(rep):
+		rep.Status, rep.ExitCode = RunQualityFailed, ExitQuality
+	default:
+		rep.Status, rep.ExitCode = RunFailed, ExitFailed
+	}
+	if firstErr != nil {
+		rep.Error = oneLine(alert.Redact(firstErr.Error()))
+	}
+	if err := r.finish(ctx, rep); err != nil {
+		log.Error("could not record the run's outcome in meta.runs (the next run marks it abandoned)", "err", err)
+	} else {
+		rep.Recorded = true
+	}
+	if rep.Status != RunOK || (r.AlertOnWarning && rep.Warnings() > 0) {
+		r.sendAlert(ctx, rep, log)
+	}
+	log.Info("run finished", "status", rep.Status, "exit_code", rep.ExitCode, "duration_ms", rep.DurationMS)
+	return rep, nil
+}
+
+// lockAlive checks the session holding the run lock still answers.
+func lockAlive(ctx context.Context, conn *pgxpool.Conn) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(cctx, "SELECT 1"); err != nil {
+		return fmt.Errorf("%w: the session holding the run lock is gone, so the run stops here: %v", ErrConnLost, err)
+	}
+	return nil
+}
+
+// runTask runs t, turning a panic into a step failure.
+func runTask(ctx context.Context, t Task, st *Step) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("step %s panicked: %v", t.Name, p)
+		}
+	}()
+	return t.Run(ctx, st)
+}
+
+// onlyQuality: every failed step failed because of data quality.
+func onlyQuality(rep *Report) bool {
+	for _, s := range rep.Steps {
+		if s.Status == StepFailed && s.Name != "check" {
+			return false
+		}
+	}
+	return true
+}
+
+// lock takes the run lock on a dedicated session, waiting up to LockWait.
+func (r *Runner) lock(ctx context.Context) (*pgxpool.Conn, error) {
+	conn, err := r.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("run: connect: %w", explainDB(err))
+	}
+	start := time.Now()
+	deadline := start.Add(r.LockWait)
+	for {
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", LockKey).Scan(&ok); err != nil {
+			conn.Release()
+			return nil, fmt.Errorf("run: take the run lock: %w", explainDB(err))
+		}
+		if ok {
+			return conn, nil
+		}
+		if !time.Now().Before(deadline) {
+			conn.Release()
+			be := &BusyError{}
+			if r.LockWait > 0 {
+				be.Waited = time.Since(start).Round(time.Second)
+			}
+			_ = r.Pool.QueryRow(ctx, `SELECT run_id, started_at, coalesce(host, ''), coalesce(pid, 0)
+				FROM meta.runs WHERE status = 'running' ORDER BY run_id DESC LIMIT 1`).
+				Scan(&be.RunID, &be.StartedAt, &be.Host, &be.PID)
+			return nil, be
+		}
+		select {
+		case <-ctx.Done():
+			conn.Release()
+			return nil, fmt.Errorf("run: waiting for the run lock: %w", ctx.Err())
+		case <-time.After(min(250*time.Millisecond, time.Until(deadline)+time.Millisecond)):
+		}
+	}
+}
+
+func (r *Runner) saveSteps(ctx context.Context, rep *Report) error {
+	steps, err := json.Marshal(rep.Steps)
+	if err != nil {
+		return err
+	}
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err = r.Pool.Exec(uctx, `UPDATE meta.runs SET steps = $2 WHERE run_id = $1`, rep.RunID, steps)
+	return err
+}
+
+func (r *Runner) finish(ctx context.Context, rep *Report) error {
+	steps, err := json.Marshal(rep.Steps)
+	if err != nil {
+		return err
+	}
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	tag, err := r.Pool.Exec(uctx, `UPDATE meta.runs SET status = $2, exit_code = $3, failed_step = nullif($4, ''),
+		error = nullif($5, ''), steps = $6, finished_at = clock_timestamp() WHERE run_id = $1 AND status = 'running'`,
+		rep.RunID, rep.Status, rep.ExitCode, rep.FailedStep, rep.Error, steps)
+	if err != nil {
+		return explainDB(err)
+	}
+	if tag.RowsAffected() != 1 {
+		return errors.New("the run's row is no longer 'running' (another run marked it abandoned after this one lost its lock)")
+	}
+	return nil
+}
+
+func (r *Runner) sendAlert(ctx context.Context, rep *Report, log *slog.Logger) {
+	if !r.Alert.Enabled() {
+		return
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	if err := r.Alert.Send(actx, AlertText(rep)); err != nil {
+		rep.AlertErr = err.Error()
+		log.Error("alert not delivered", "err", err)
+		return
+	}
+	rep.AlertSent = true
+}
+
+// AlertText is the webhook message for rep: run id, status, failed step,
+// error, and the per-item problems (capped).
+func AlertText(rep *Report) string {
+	host, _ := os.Hostname()
+	var b strings.Builder
+	switch rep.Status {
+	case RunOK:
+		fmt.Fprintf(&b, ":warning: novawh run %d on %s succeeded with warnings", rep.RunID, host)
+	case RunQualityFailed:
+		fmt.Fprintf(&b, ":x: novawh run %d on %s FAILED data-quality checks (exit %d)", rep.RunID, host, rep.ExitCode)
+	default:
+		fmt.Fprintf(&b, ":x: novawh run %d on %s FAILED (exit %d)", rep.RunID, host, rep.ExitCode)
+	}
+	if rep.FailedStep != "" {
+		fmt.Fprintf(&b, " at step %s", rep.FailedStep)
+	}
+	fmt.Fprintf(&b, " after %s.", alert.FormatDuration(time.Duration(rep.DurationMS)*time.Millisecond))
+	if rep.Error != "" {
+		fmt.Fprintf(&b, "\nError: %s", rep.Error)
+	}
+	shown := 0
+	for _, s := range rep.Steps {
+		if s.Status == StepOK || s.Status == StepSkipped && s.Error == "" && len(s.Problems) == 0 && s.Note == "" {
+			continue
+		}
+		line := fmt.Sprintf("\n• %s: %s", s.Name, s.Status)
+		if s.Error != "" && s.Name != rep.FailedStep {
+			line += " - " + s.Error
+		} else if s.Note != "" {
+			line += " - " + s.Note
+		}
+		b.WriteString(line)
+		for _, p := range s.Problems {
+			if shown == 10 {
+				fmt.Fprintf(&b, "\n  … more in `novawh status` / meta.runs run_id=%d", rep.RunID)
+				shown++
+				break
+			}
+			if shown > 10 {
+				break
+			}
+			fmt.Fprintf(&b, "\n  - %s", p)
+			shown++
+		}
+	}
+	return alert.Redact(b.String())
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]int64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
