@@ -1,0 +1,236 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gocarina/gocsv"
+
+	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/registry"
+)
+
+// BenchmarkLoadVsPsqlCopy times, in one run, `psql \copy` of a 2,000,000-row
+// forecast CSV into a bare table (same columns as the file, no index) and
+// `novawh load --source ml_forecasts` of the same file into bronze with all
+// validation on, and reports the wall-time ratio and novawh's peak RSS.
+// Several rounds alternate the two (NOVAWH_BENCH_ROUNDS, default 3), each in
+// a fresh database; the medians are reported. Target: ratio <= 0.8, RSS <
+// 100 MiB. Runs only with NOVAWH_BENCH=1 (make bench).
+func BenchmarkLoadVsPsqlCopy(b *testing.B) {
+	if os.Getenv("NOVAWH_BENCH") != "1" {
+		b.Skip("set NOVAWH_BENCH=1 (make bench) to run the 2M-row load benchmark")
+	}
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		b.Skip("psql not on PATH")
+	}
+	rounds := 3
+	if v, err := strconv.Atoi(os.Getenv("NOVAWH_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	bin := novawhBinary(b)
+	file := filepath.Join(b.TempDir(), "forecasts_2m.csv")
+	const rows = 2_000_000
+	size := writeForecastCSV(b, file, rows, 1)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		var psqlT, novaT, ratios []float64
+		var rss int64
+		for r := 0; r < rounds; r++ {
+			db, err := pgtest.NewE(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.Pool.Exec(ctx, `CREATE TABLE bench_bare (item_id text, site_id text, date date, forecast double precision,
+				lower double precision, upper double precision, actual double precision, model_version text,
+				generated_at timestamptz, source text, dataset_id text)`); err != nil {
+				b.Fatal(err)
+			}
+			_, _ = db.Pool.Exec(ctx, `CHECKPOINT`)
+			t0 := time.Now()
+			out, err := exec.Command(psql, db.URL, "-v", "ON_ERROR_STOP=1", "-c",
+				fmt.Sprintf(`\copy bench_bare FROM '%s' CSV HEADER`, file)).CombinedOutput()
+			p := time.Since(t0).Seconds()
+			if err != nil {
+				b.Fatalf("psql: %v %s", err, out)
+			}
+			_, _ = db.Pool.Exec(ctx, `CHECKPOINT`)
+			cmd := exec.Command(bin, "--database-url", db.URL, "--log-file", "", "load", "--source", "ml_forecasts", file)
+			cmd.Dir = repoRoot(b)
+			t0 = time.Now()
+			out, err = cmd.CombinedOutput()
+			n := time.Since(t0).Seconds()
+			if err != nil {
+				b.Fatalf("novawh load: %v %s", err, out)
+			}
+			var loaded int64
+			if err := db.Pool.QueryRow(ctx, `SELECT rows_loaded FROM meta.loads WHERE status = 'loaded'`).Scan(&loaded); err != nil || loaded != rows {
+				b.Fatalf("loaded %d rows (%v): %s", loaded, err, out)
+			}
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*1024 > rss {
+				rss = ru.Maxrss * 1024 // kilobytes on Linux
+			}
+			db.Drop(ctx)
+			psqlT, novaT, ratios = append(psqlT, p), append(novaT, n), append(ratios, n/p)
+			b.Logf("round %d: psql \\copy %.2fs, novawh load %.2fs, ratio %.2f", r+1, p, n, n/p)
+		}
+		mp, mn, mr := median(psqlT), median(novaT), median(ratios)
+		b.ReportMetric(mp, "psql_s")
+		b.ReportMetric(mn, "novawh_s")
+		b.ReportMetric(mr, "ratio")
+		b.ReportMetric(float64(rss)/(1<<20), "peak_rss_MiB")
+		b.ReportMetric(float64(rows)/mn, "rows/s")
+		b.Logf("load vs psql: %d rows, %.0f MB; psql \\copy %.2fs, novawh load %.2fs, ratio %.2f (target <= 0.8), peak RSS %.1f MiB (target < 100)",
+			rows, float64(size)/1e6, mp, mn, mr, float64(rss)/(1<<20))
+	}
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// benchCSV is an in-memory file of n rows in the benchmark's shape.
+func benchCSV(b *testing.B, n int) []byte {
+	b.Helper()
+	p := filepath.Join(b.TempDir(), "f.csv")
+	writeForecastCSV(b, p, n, 3)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+const parseRows = 200_000
+
+// BenchmarkParse compares, on the same 200,000 rows, the loader's parser
+// (read + validate + encode binary COPY rows), encoding/csv with
+// strconv/time conversions, and gocsv's reflection-based unmarshalling.
+func BenchmarkParse(b *testing.B) {
+	data := benchCSV(b, parseRows)
+	b.Run("novawh", func(b *testing.B) {
+		reg, err := registry.Default()
+		if err != nil {
+			b.Fatal(err)
+		}
+		tbl, _ := reg.Table("bronze", "ml_forecasts")
+		src := projectConfig(b).Sources["ml_forecasts"]
+		b.SetBytes(int64(len(data)))
+		for i := 0; i < b.N; i++ {
+			cr := newCSVReader(bytes.NewReader(data), ',', 1<<20)
+			head, err := cr.read()
+			if err != nil {
+				b.Fatal(err)
+			}
+			header := make([]string, len(head.fields))
+			for j, h := range head.fields {
+				header[j] = string(h)
+			}
+			p, err := buildPlan(src, tbl, header, "f.csv", resolvedMeta{}, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, 0, chunkCap)
+			var lo, hi int32
+			var has bool
+			n := 0
+			for {
+				rec, err := cr.read()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				out, rerr := p.encodeRow(buf, rec, &lo, &hi, &has)
+				if rerr != nil {
+					b.Fatal(rerr.reason)
+				}
+				buf = out
+				if len(buf) > chunkSend {
+					buf = buf[:0]
+				}
+				n++
+			}
+			if n != parseRows {
+				b.Fatalf("%d rows", n)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*parseRows), "ns/row")
+	})
+	b.Run("encoding_csv", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for i := 0; i < b.N; i++ {
+			r := csv.NewReader(bytes.NewReader(data))
+			r.ReuseRecord = true
+			if _, err := r.Read(); err != nil {
+				b.Fatal(err)
+			}
+			for {
+				rec, err := r.Read()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := time.Parse(time.DateOnly, rec[2]); err != nil {
+					b.Fatal(err)
+				}
+				for _, k := range []int{3, 4, 5, 6} {
+					if _, err := strconv.ParseFloat(rec[k], 64); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := time.Parse(time.RFC3339, rec[8]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*parseRows), "ns/row")
+	})
+	b.Run("gocsv", func(b *testing.B) {
+		type row struct {
+			ItemID       string    `csv:"item_id"`
+			SiteID       string    `csv:"site_id"`
+			Date         string    `csv:"date"`
+			Forecast     float64   `csv:"forecast"`
+			Lower        float64   `csv:"lower"`
+			Upper        float64   `csv:"upper"`
+			Actual       float64   `csv:"actual"`
+			ModelVersion string    `csv:"model_version"`
+			GeneratedAt  time.Time `csv:"generated_at"`
+			Source       string    `csv:"source"`
+			DatasetID    string    `csv:"dataset_id"`
+		}
+		b.SetBytes(int64(len(data)))
+		for i := 0; i < b.N; i++ {
+			n := 0
+			if err := gocsv.UnmarshalToCallback(bytes.NewReader(data), func(r row) { n++ }); err != nil {
+				b.Fatal(err)
+			}
+			if n != parseRows {
+				b.Fatalf("%d rows", n)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*parseRows), "ns/row")
+	})
+}
