@@ -74,6 +74,13 @@ type Options struct {
 	// files of 32 MiB and more, else 1). Several streams fill per-load
 	// child tables that the input's transaction attaches (docs/load.md).
 	Streams int
+	// BeforeCommit, when set, runs inside the input's transaction after its
+	// rows and ledger row are written and before the commit, with the load
+	// id and the counts (business date range included). Callers use it to
+	// store related rows atomically with the load (the HTTP puller keeps
+	// the raw response and advances its watermark there). An error fails
+	// the input and rolls everything back.
+	BeforeCommit func(ctx context.Context, tx pgx.Tx, loadID int64, counts ledger.Counts) error
 }
 
 // Result is the outcome of one input. JSON keys are the CLI's contract.
@@ -673,6 +680,11 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 	}
 	if err := ledger.Finish(ctx, tx, loadID, counts); err != nil {
 		return bail(counts, err)
+	}
+	if opts.BeforeCommit != nil {
+		if err := opts.BeforeCommit(ctx, tx, loadID, counts); err != nil {
+			return bail(counts, err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return bail(counts, fmt.Errorf("commit: %w", err))

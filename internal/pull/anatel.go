@@ -73,7 +73,26 @@ func (p *Puller) pullAnatel(ctx context.Context, opts Options) Result {
 		}
 		return fail(err)
 	}
-	lr, err := p.csv.LoadReader(ctx, cfg.LoadSource, u, bytes.NewReader(resp.Body), load.Options{})
+	// The raw CSV and the watermark commit in the loader's transaction,
+	// together with the rows: a crash leaves all of them or none.
+	var wm *time.Time
+	keep := func(ctx context.Context, tx pgx.Tx, id int64, c ledger.Counts) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO bronze.raw_responses
+			(source, series, url, status_code, content_type, fetched_at, sha256, body, _load_id)
+			VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7, $8, $9)`,
+			SourceAnatel, cfg.LoadSource, resp.URL, resp.Status, resp.ContentType, resp.FetchedAt, sum(resp.Body), resp.Body, id); err != nil {
+			return fmt.Errorf("store raw response: %w", err)
+		}
+		if c.MaxDate != nil {
+			w, err := advanceWatermark(ctx, tx, SourceAnatel, cfg.LoadSource, *c.MaxDate)
+			if err != nil {
+				return err
+			}
+			wm = &w
+		}
+		return nil
+	}
+	lr, err := p.csv.LoadReader(ctx, cfg.LoadSource, u, bytes.NewReader(resp.Body), load.Options{BeforeCommit: keep})
 	res.LoadIDs = []int64{lr.LoadID}
 	if err != nil {
 		return fail(err) // the loader recorded the failed load
@@ -84,42 +103,10 @@ func (p *Puller) pullAnatel(ctx context.Context, opts Options) Result {
 		return res
 	}
 	res.RowsLoaded, res.RowsRejected = lr.RowsLoaded, lr.RowsRejected
-	wm, err := p.attachRaw(ctx, lr.LoadID, cfg.LoadSource, resp)
-	if err != nil {
-		res.Status = StatusFailed
-		return fail(fmt.Errorf("rows loaded as load %d, but: %w", lr.LoadID, err))
-	}
 	if wm != nil {
 		res.Watermark = wm.Format(time.DateOnly)
 	}
 	return res
-}
-
-// attachRaw stores the raw CSV of load id and advances the watermark to
-// the load's max business date, in one transaction.
-func (p *Puller) attachRaw(ctx context.Context, id int64, key string, resp *response) (*time.Time, error) {
-	var wm *time.Time
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO bronze.raw_responses
-			(source, series, url, status_code, content_type, fetched_at, sha256, body, _load_id)
-			VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7, $8, $9)`,
-			SourceAnatel, key, resp.URL, resp.Status, resp.ContentType, resp.FetchedAt, sum(resp.Body), resp.Body, id); err != nil {
-			return fmt.Errorf("store raw response: %w", err)
-		}
-		var maxDate *time.Time
-		if err := tx.QueryRow(ctx, `SELECT max_date FROM meta.loads WHERE load_id = $1`, id).Scan(&maxDate); err != nil {
-			return fmt.Errorf("read load %d: %w", id, err)
-		}
-		if maxDate != nil {
-			w, err := advanceWatermark(ctx, tx, SourceAnatel, key, *maxDate)
-			if err != nil {
-				return err
-			}
-			wm = &w
-		}
-		return nil
-	})
-	return wm, err
 }
 
 // checkCSV refuses HTML pages and JSON error documents served instead of
