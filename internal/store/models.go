@@ -150,87 +150,372 @@ type BronzeWeatherDaily struct {
 	TempMean         *float64    `json:"temp_mean"`
 	PrecipitationSum *float64    `json:"precipitation_sum"`
 	HumidityMean     *float64    `json:"humidity_mean"`
-	WindMax          *float64    `json:"wind_max"`
-	Hours            *int32      `json:"hours"`
-	LoadID           int64       `json:"_load_id"`
-	Line             int64       `json:"_line"`
+	// Maximum of the hourly wind_speed_10m values of the local day (km/h).
+	WindMax *float64 `json:"wind_max"`
+	Hours   *int32   `json:"hours"`
+	LoadID  int64    `json:"_load_id"`
+	Line    int64    `json:"_line"`
+	// Mean of the hourly wind_speed_10m values of the local day (km/h).
+	WindMean *float64 `json:"wind_mean"`
 }
 
+// Rolling 7- and 30-day figures per (date, item_id, site_id, source) over calendar windows ending on date (days without a row are not counted).
 type GoldAggForecastRolling struct {
-	Date             pgtype.Date `json:"date"`
-	ItemID           string      `json:"item_id"`
-	SiteID           string      `json:"site_id"`
-	Source           string      `json:"source"`
-	Forecast         *float64    `json:"forecast"`
-	Actual           *float64    `json:"actual"`
-	ForecastAvg7d    *float64    `json:"forecast_avg_7d"`
-	ActualAvg7d      *float64    `json:"actual_avg_7d"`
-	ForecastTotal7d  *float64    `json:"forecast_total_7d"`
-	ActualTotal7d    *float64    `json:"actual_total_7d"`
-	Mape7d           *float64    `json:"mape_7d"`
-	ForecastAvg30d   *float64    `json:"forecast_avg_30d"`
-	ActualAvg30d     *float64    `json:"actual_avg_30d"`
-	ForecastTotal30d *float64    `json:"forecast_total_30d"`
-	ActualTotal30d   *float64    `json:"actual_total_30d"`
-	Mape30d          *float64    `json:"mape_30d"`
+	// Last day of the windows.
+	Date pgtype.Date `json:"date"`
+	// Item (gold.dim_item.item_id).
+	ItemID string `json:"item_id"`
+	// Site; 'ALL' = item level.
+	SiteID string `json:"site_id"`
+	// ML source.
+	Source string `json:"source"`
+	// The day's forecast (gold.fact_forecast.forecast).
+	Forecast *float64 `json:"forecast"`
+	// The day's actual (gold.fact_forecast.actual).
+	Actual *float64 `json:"actual"`
+	// Mean forecast over date - 6 .. date.
+	ForecastAvg7d *float64 `json:"forecast_avg_7d"`
+	// Mean of the non-NULL actuals over date - 6 .. date.
+	ActualAvg7d *float64 `json:"actual_avg_7d"`
+	// Sum of forecasts over date - 6 .. date.
+	ForecastTotal7d *float64 `json:"forecast_total_7d"`
+	// Sum of actuals over date - 6 .. date (NULL when none is known).
+	ActualTotal7d *float64 `json:"actual_total_7d"`
+	// Mean of the daily mape (fraction) over date - 6 .. date, days with actual > 0 only.
+	Mape7d *float64 `json:"mape_7d"`
+	// Mean forecast over date - 29 .. date.
+	ForecastAvg30d *float64 `json:"forecast_avg_30d"`
+	// Mean of the non-NULL actuals over date - 29 .. date.
+	ActualAvg30d *float64 `json:"actual_avg_30d"`
+	// Sum of forecasts over date - 29 .. date.
+	ForecastTotal30d *float64 `json:"forecast_total_30d"`
+	// Sum of actuals over date - 29 .. date (NULL when none is known).
+	ActualTotal30d *float64 `json:"actual_total_30d"`
+	// Mean of the daily mape (fraction) over date - 29 .. date, days with actual > 0 only.
+	Mape30d *float64 `json:"mape_30d"`
 }
 
+// Items: one row per canonical item_id (the ML key FAMÍLIA_MATERIAL, e.g. 'ABRASIVOS_BATERIA 9V'), reconciling ERP product codes; items seen only in ML outputs have in_item_master = false.
 type GoldDimItem struct {
-	ItemID          string             `json:"item_id"`
-	Sku             *string            `json:"sku"`
-	Name            *string            `json:"name"`
-	Category        *string            `json:"category"`
-	Familia         *string            `json:"familia"`
-	ErpProductCodes []string           `json:"erp_product_codes"`
-	InItemMaster    bool               `json:"in_item_master"`
-	UpdatedAt       pgtype.Timestamptz `json:"updated_at"`
+	// Canonical item key: FAMÍLIA_MATERIAL as the ML outputs spell it (ERP familia || '_' || material when the ML outputs do not know the item).
+	ItemID string `json:"item_id"`
+	// Item master SKU, else the lowest ERP product code of the item.
+	Sku *string `json:"sku"`
+	// Item name: item master name, else ERP MATERIAL, else the key without its family prefix.
+	Name *string `json:"name"`
+	// Item category: item master category, else the ML category, else the ERP FAMÍLIA.
+	Category *string `json:"category"`
+	// Material family (ERP FAMÍLIA, else the ML familia).
+	Familia *string `json:"familia"`
+	// ERP product codes (PRODUTO/SERVIÇO, e.g. 010825) of the item; several codes can share one key.
+	ErpProductCodes []string `json:"erp_product_codes"`
+	// True when the item master (bronze.erp_items) or the ERP export knows the item; false for keys seen only in ML outputs.
+	InItemMaster bool `json:"in_item_master"`
+	// When a refresh last changed this row.
+	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
 }
 
+// Sites of the ML outputs with their ERP depot code; site_id 'ALL' is the item-level pseudo-site.
 type GoldDimSite struct {
-	SiteID   string  `json:"site_id"`
+	// ML site id (e.g. '176'); 'ALL' for item-level rows.
+	SiteID string `json:"site_id"`
+	// ERP depot code (DEPÓSITO, e.g. 'STC') whose demand is the site's actual; NULL when unknown.
 	Deposito *string `json:"deposito"`
-	Region   *string `json:"region"`
+	// Region of the site when the ML outputs give one ('UNKNOWN' is stored as NULL).
+	Region *string `json:"region"`
 }
 
+// Calendar: one row per day of every year that has facts, with Brazilian national holidays.
 type GoldDimTime struct {
-	Date        pgtype.Date `json:"date"`
-	Year        int32       `json:"year"`
-	Quarter     int32       `json:"quarter"`
-	Month       int32       `json:"month"`
-	Day         int32       `json:"day"`
-	DayOfWeek   int32       `json:"day_of_week"`
-	IsoWeek     int32       `json:"iso_week"`
-	IsWeekend   bool        `json:"is_weekend"`
-	IsHoliday   bool        `json:"is_holiday"`
-	HolidayName *string     `json:"holiday_name"`
+	// The day.
+	Date pgtype.Date `json:"date"`
+	// Calendar year.
+	Year int32 `json:"year"`
+	// Quarter 1-4.
+	Quarter int32 `json:"quarter"`
+	// Month 1-12.
+	Month int32 `json:"month"`
+	// Day of month 1-31.
+	Day int32 `json:"day"`
+	// ISO day of week: 1 = Monday ... 7 = Sunday.
+	DayOfWeek int32 `json:"day_of_week"`
+	// ISO 8601 week number.
+	IsoWeek int32 `json:"iso_week"`
+	// Saturday or Sunday.
+	IsWeekend bool `json:"is_weekend"`
+	// Brazilian national holiday (fixed dates, Carnaval Monday/Tuesday, Good Friday, Corpus Christi; Consciência Negra from 2024).
+	IsHoliday bool `json:"is_holiday"`
+	// Holiday name in Portuguese, NULL on ordinary days.
+	HolidayName *string `json:"holiday_name"`
 }
 
+// External factors by day: city = 'ALL' rows carry the economic indicators (carried forward from their last observation) and national telecom counts; one row per (day, city) carries that city's weather.
+type GoldFactExternalDaily struct {
+	// The day.
+	Date pgtype.Date `json:"date"`
+	// Weather city as pulled (lower case), or 'ALL' for the national row.
+	City string `json:"city"`
+	// Selic rate, % a year (BCB SGS 432, else 1178, else 11), last known value.
+	SelicRate *float64 `json:"selic_rate"`
+	// IPCA monthly variation, % (IBGE SIDRA 1737/63, else BCB SGS 433), last known value.
+	IpcaMonthly *float64 `json:"ipca_monthly"`
+	// PTAX USD buy rate (closing bulletin), last known value.
+	UsdBrlBuy *float64 `json:"usd_brl_buy"`
+	// PTAX USD sell rate (closing bulletin), last known value.
+	UsdBrlSell *float64 `json:"usd_brl_sell"`
+	// Every economic series as {"source:series": value}, last known values (PTAX as bcb_ptax:<CUR>_buy/_sell).
+	Indicators []byte `json:"indicators"`
+	// Minimum temperature of the local day, °C.
+	TempMin *float64 `json:"temp_min"`
+	// Maximum temperature of the local day, °C.
+	TempMax *float64 `json:"temp_max"`
+	// Mean temperature of the local day, °C.
+	TempMean *float64 `json:"temp_mean"`
+	// Precipitation of the local day, mm.
+	PrecipitationSum *float64 `json:"precipitation_sum"`
+	// Mean relative humidity, %.
+	HumidityMean *float64 `json:"humidity_mean"`
+	// Maximum wind speed, km/h.
+	WindMax *float64 `json:"wind_max"`
+	// Mean wind speed, km/h.
+	WindMean *float64 `json:"wind_mean"`
+	// Telecom counts of 5G technologies that day (city rows: the matching municipality; ALL: every municipality).
+	Telecom5gCount *int64 `json:"telecom_5g_count"`
+	// Telecom counts of every technology that day (same scope as telecom_5g_count).
+	TelecomCount *int64 `json:"telecom_count"`
+}
+
+// Forecast vs actual per (date, item_id, site_id, source): site rows as the ML outputs give them (actual = ERP demand at the site's depot) and item-level rows with site_id = 'ALL' (forecast summed over sites, actual = the item's total ERP demand).
 type GoldFactForecast struct {
-	Date         pgtype.Date        `json:"date"`
-	ItemID       string             `json:"item_id"`
-	SiteID       string             `json:"site_id"`
-	Source       string             `json:"source"`
-	Forecast     *float64           `json:"forecast"`
-	Actual       *float64           `json:"actual"`
-	Lower        *float64           `json:"lower"`
-	Upper        *float64           `json:"upper"`
-	ModelVersion string             `json:"model_version"`
-	GeneratedAt  pgtype.Timestamptz `json:"generated_at"`
-	DatasetID    string             `json:"dataset_id"`
-	Mape         *float64           `json:"mape"`
-	LoadID       *int64             `json:"load_id"`
-	CreatedAt    pgtype.Timestamptz `json:"created_at"`
+	// Forecast day.
+	Date pgtype.Date `json:"date"`
+	// Item (gold.dim_item.item_id).
+	ItemID string `json:"item_id"`
+	// Site (gold.dim_site.site_id); 'ALL' = item level.
+	SiteID string `json:"site_id"`
+	// ML source of the forecast (e.g. prophet, ensemble), from the ML metadata.
+	Source string `json:"source"`
+	// Forecast quantity (ALL rows: summed over the item's sites).
+	Forecast *float64 `json:"forecast"`
+	// Actual quantity: the file's own actual when given, else ERP demand (DATA SOLICITADO) that day; 0 inside the ERP's date coverage without demand, NULL outside it or for sites without a depot.
+	Actual *float64 `json:"actual"`
+	// Lower bound of the forecast interval.
+	Lower *float64 `json:"lower"`
+	// Upper bound of the forecast interval.
+	Upper *float64 `json:"upper"`
+	// ML model version (ML metadata).
+	ModelVersion string `json:"model_version"`
+	// When the ML job generated the forecast (ML metadata).
+	GeneratedAt pgtype.Timestamptz `json:"generated_at"`
+	// ML dataset id (ML metadata).
+	DatasetID string `json:"dataset_id"`
+	// Absolute percentage error as a fraction: |forecast - actual| / actual when actual > 0, else NULL.
+	Mape *float64 `json:"mape"`
+	// meta.loads id of the bronze load the row came from (ALL rows: the newest of their site rows).
+	LoadID *int64 `json:"load_id"`
+	// When the refresh wrote the row.
+	CreatedAt pgtype.Timestamptz `json:"created_at"`
 }
 
+// Inventory levels per (date, item_id, site_id) from the ML prescriptions (files without a date use the day they were generated).
 type GoldFactInventory struct {
-	Date          pgtype.Date `json:"date"`
-	ItemID        string      `json:"item_id"`
-	SiteID        string      `json:"site_id"`
-	CurrentStock  *float64    `json:"current_stock"`
-	SafetyStock   *float64    `json:"safety_stock"`
-	ReorderPoint  *float64    `json:"reorder_point"`
-	DaysToRupture *float64    `json:"days_to_rupture"`
-	StockStatus   *string     `json:"stock_status"`
+	// Day of the stock position.
+	Date pgtype.Date `json:"date"`
+	// Item (gold.dim_item.item_id).
+	ItemID string `json:"item_id"`
+	// Site (gold.dim_site.site_id).
+	SiteID string `json:"site_id"`
+	// Stock on hand.
+	CurrentStock *float64 `json:"current_stock"`
+	// Safety stock.
+	SafetyStock *float64 `json:"safety_stock"`
+	// Reorder point.
+	ReorderPoint *float64 `json:"reorder_point"`
+	// Days until stock runs out at the average daily demand.
+	DaysToRupture *float64 `json:"days_to_rupture"`
+	// Stock status as the prescriptions give it (lower case, e.g. critical).
+	StockStatus *string `json:"stock_status"`
+}
+
+// Item-level forecast accuracy per day and source, with item names, rolling MAPE and calendar flags.
+type GoldVForecastAccuracy struct {
+	// Forecast day.
+	Date pgtype.Date `json:"date"`
+	// Item.
+	ItemID string `json:"item_id"`
+	// Item name (gold.dim_item.name).
+	ItemName *string `json:"item_name"`
+	// Item category.
+	Category *string `json:"category"`
+	// Material family.
+	Familia *string `json:"familia"`
+	// ML source.
+	Source string `json:"source"`
+	// Item-level forecast.
+	Forecast *float64 `json:"forecast"`
+	// Item-level actual demand.
+	Actual *float64 `json:"actual"`
+	// Daily absolute percentage error (fraction).
+	Mape *float64 `json:"mape"`
+	// Mean daily mape over 7 days.
+	Mape7d *float64 `json:"mape_7d"`
+	// Mean daily mape over 30 days.
+	Mape30d *float64 `json:"mape_30d"`
+	// Forecast total over 30 days.
+	ForecastTotal30d *float64 `json:"forecast_total_30d"`
+	// Actual total over 30 days.
+	ActualTotal30d *float64 `json:"actual_total_30d"`
+	// ISO day of week (1 = Monday).
+	DayOfWeek *int32 `json:"day_of_week"`
+	// Saturday or Sunday.
+	IsWeekend *bool `json:"is_weekend"`
+	// Brazilian national holiday.
+	IsHoliday *bool `json:"is_holiday"`
+	// Holiday name.
+	HolidayName *string `json:"holiday_name"`
+	// ML model version.
+	ModelVersion string `json:"model_version"`
+	// ML dataset id.
+	DatasetID string `json:"dataset_id"`
+	// When the forecast was generated.
+	GeneratedAt pgtype.Timestamptz `json:"generated_at"`
+}
+
+// Site-level forecasts with item names and the site's ERP depot.
+type GoldVForecastBySite struct {
+	// Forecast day.
+	Date pgtype.Date `json:"date"`
+	// Item.
+	ItemID string `json:"item_id"`
+	// Item name.
+	ItemName *string `json:"item_name"`
+	// ML site id.
+	SiteID string `json:"site_id"`
+	// ERP depot of the site.
+	Deposito *string `json:"deposito"`
+	// Region of the site.
+	Region *string `json:"region"`
+	// ML source.
+	Source string `json:"source"`
+	// Forecast quantity.
+	Forecast *float64 `json:"forecast"`
+	// Lower bound.
+	Lower *float64 `json:"lower"`
+	// Upper bound.
+	Upper *float64 `json:"upper"`
+	// ERP demand at the site's depot.
+	Actual *float64 `json:"actual"`
+	// Daily absolute percentage error (fraction).
+	Mape *float64 `json:"mape"`
+	// ML model version.
+	ModelVersion string `json:"model_version"`
+	// When the forecast was generated.
+	GeneratedAt pgtype.Timestamptz `json:"generated_at"`
+}
+
+// Latest stock position per item and site, with names and whether stock is at or below the reorder point.
+type GoldVInventoryLatest struct {
+	// Item.
+	ItemID string `json:"item_id"`
+	// Item name.
+	ItemName *string `json:"item_name"`
+	// Site.
+	SiteID string `json:"site_id"`
+	// ERP depot of the site.
+	Deposito *string `json:"deposito"`
+	// Day of the stock position.
+	Date pgtype.Date `json:"date"`
+	// Stock on hand.
+	CurrentStock *float64 `json:"current_stock"`
+	// Safety stock.
+	SafetyStock *float64 `json:"safety_stock"`
+	// Reorder point.
+	ReorderPoint *float64 `json:"reorder_point"`
+	// Days until stock runs out.
+	DaysToRupture *float64 `json:"days_to_rupture"`
+	// Stock status.
+	StockStatus *string `json:"stock_status"`
+	// current_stock <= reorder_point.
+	BelowReorderPoint bool `json:"below_reorder_point"`
+}
+
+// Items seen in ML outputs that neither the item master nor the ERP export knows.
+type GoldVItemsUnmatched struct {
+	// Item key as the ML outputs give it.
+	ItemID string `json:"item_id"`
+	// Name derived from the key.
+	Name *string `json:"name"`
+	// ML category.
+	Category *string `json:"category"`
+	// ML familia.
+	Familia *string `json:"familia"`
+}
+
+// Every data-quality check result: check, table, observed value, threshold, pass/fail and level.
+type MetaCheckResult struct {
+	RunID     int64              `json:"run_id"`
+	CheckName string             `json:"check_name"`
+	TableName string             `json:"table_name"`
+	Level     string             `json:"level"`
+	Observed  float64            `json:"observed"`
+	Threshold string             `json:"threshold"`
+	Passed    bool               `json:"passed"`
+	Detail    *string            `json:"detail"`
+	CheckedAt pgtype.Timestamptz `json:"checked_at"`
+}
+
+// One row per novawh check run; passed = no error-level check failed.
+type MetaCheckRun struct {
+	RunID      int64              `json:"run_id"`
+	StartedAt  pgtype.Timestamptz `json:"started_at"`
+	FinishedAt pgtype.Timestamptz `json:"finished_at"`
+	Passed     *bool              `json:"passed"`
+	Errors     int32              `json:"errors"`
+	Warnings   int32              `json:"warnings"`
+}
+
+// One row per novawh export run: target, options, files and rows written, outcome.
+type MetaExportRun struct {
+	RunID        int64              `json:"run_id"`
+	Target       string             `json:"target"`
+	FullExport   bool               `json:"full_export"`
+	PartitionBy  string             `json:"partition_by"`
+	Compression  string             `json:"compression"`
+	Tables       []string           `json:"tables"`
+	Status       string             `json:"status"`
+	FilesWritten int64              `json:"files_written"`
+	FilesRemoved int64              `json:"files_removed"`
+	RowsWritten  int64              `json:"rows_written"`
+	BytesWritten int64              `json:"bytes_written"`
+	Error        *string            `json:"error"`
+	StartedAt    pgtype.Timestamptz `json:"started_at"`
+	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
+}
+
+// Per export target and gold table: the change_id and manifest of the last published export (incremental exports start there).
+type MetaExportTable struct {
+	Target         string             `json:"target"`
+	TableName      string             `json:"table_name"`
+	LastChangeID   int64              `json:"last_change_id"`
+	LastLoadID     *int64             `json:"last_load_id"`
+	PartitionBy    string             `json:"partition_by"`
+	Compression    string             `json:"compression"`
+	SchemaSha256   string             `json:"schema_sha256"`
+	ManifestSha256 string             `json:"manifest_sha256"`
+	Files          int32              `json:"files"`
+	Rows           int64              `json:"rows"`
+	Bytes          int64              `json:"bytes"`
+	RunID          int64              `json:"run_id"`
+	ExportedAt     pgtype.Timestamptz `json:"exported_at"`
+}
+
+// Date windows of gold tables rewritten by each refresh (read by incremental exports).
+type MetaGoldChange struct {
+	ChangeID  int64              `json:"change_id"`
+	TableName string             `json:"table_name"`
+	DateFrom  pgtype.Date        `json:"date_from"`
+	DateTo    pgtype.Date        `json:"date_to"`
+	ChangedAt pgtype.Timestamptz `json:"changed_at"`
 }
 
 // Ledger: one row per input file or pull window, with row accounting (rows_read = rows_loaded + rows_rejected).
@@ -256,6 +541,36 @@ type MetaLoad struct {
 	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
 }
 
+// One row per novawh refresh: mode, loads applied, date windows recomputed, rows written per gold table, duration, outcome.
+type MetaRefresh struct {
+	RefreshID    int64              `json:"refresh_id"`
+	Mode         string             `json:"mode"`
+	Status       string             `json:"status"`
+	StartedAt    pgtype.Timestamptz `json:"started_at"`
+	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
+	DurationMs   *int64             `json:"duration_ms"`
+	LoadsApplied []byte             `json:"loads_applied"`
+	// First fact date recomputed in gold.fact_forecast (agg_forecast_rolling: up to forecast_to + 29 days); NULL with status ok and mode full: everything.
+	ForecastFrom    pgtype.Date `json:"forecast_from"`
+	ForecastTo      pgtype.Date `json:"forecast_to"`
+	InventoryFrom   pgtype.Date `json:"inventory_from"`
+	InventoryTo     pgtype.Date `json:"inventory_to"`
+	ExternalRebuilt bool        `json:"external_rebuilt"`
+	// First date covered by ERP demand after this refresh (days inside demand_from..demand_to without demand have actual = 0).
+	DemandFrom pgtype.Date `json:"demand_from"`
+	DemandTo   pgtype.Date `json:"demand_to"`
+	// Rows written per gold table, e.g. {"gold.fact_forecast": 1234}.
+	Rows  []byte  `json:"rows"`
+	Error *string `json:"error"`
+}
+
+// Loads already applied to silver and gold, with the refresh that applied them (incremental refreshes apply the others).
+type MetaRefreshLoad struct {
+	LoadID    int64              `json:"load_id"`
+	RefreshID int64              `json:"refresh_id"`
+	AppliedAt pgtype.Timestamptz `json:"applied_at"`
+}
+
 // Rows rejected by validation, with their line number, raw text and a reason naming the column.
 type MetaRejectedRow struct {
 	LoadID     int64   `json:"load_id"`
@@ -265,10 +580,235 @@ type MetaRejectedRow struct {
 	Raw        string  `json:"raw"`
 }
 
+// One row per novawh run: status, exit code, and each step's status, counts and duration (steps jsonb array).
+type MetaRun struct {
+	RunID         int64   `json:"run_id"`
+	Trigger       string  `json:"trigger"`
+	Status        string  `json:"status"`
+	ExitCode      *int32  `json:"exit_code"`
+	FailedStep    *string `json:"failed_step"`
+	Error         *string `json:"error"`
+	SchemaVersion *int32  `json:"schema_version"`
+	Options       []byte  `json:"options"`
+	// Array of {"name","status","started_at","duration_ms","counts":{...},"error","detail"} in execution order.
+	Steps      []byte             `json:"steps"`
+	Host       *string            `json:"host"`
+	Pid        *int32             `json:"pid"`
+	StartedAt  pgtype.Timestamptz `json:"started_at"`
+	FinishedAt pgtype.Timestamptz `json:"finished_at"`
+}
+
 // Last date pulled and committed per external source and series.
 type MetaWatermark struct {
 	Source    string             `json:"source"`
 	Series    string             `json:"series"`
 	Watermark pgtype.Date        `json:"watermark"`
 	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
+}
+
+// Bronze rows that silver leaves out for a missing key, with their count and summed quantity (checked by novawh check).
+type SilverDroppedRow struct {
+	TableName string  `json:"table_name"`
+	Reason    string  `json:"reason"`
+	Rows      int64   `json:"rows"`
+	Quantity  float64 `json:"quantity"`
+}
+
+// ERP product code to ML item key (FAMÍLIA_MATERIAL).
+type SilverErpCode struct {
+	ProductCode bool        `json:"product_code"`
+	MlKey       interface{} `json:"ml_key"`
+	Familia     bool        `json:"familia"`
+	Material    bool        `json:"material"`
+}
+
+// ERP requisition lines of the latest export per (source, file_name), trimmed, with the ML item key familia_material.
+type SilverErpLine struct {
+	LoadID        int64       `json:"load_id"`
+	Line          int64       `json:"line"`
+	Deposito      bool        `json:"deposito"`
+	ProductCode   bool        `json:"product_code"`
+	Familia       bool        `json:"familia"`
+	Material      bool        `json:"material"`
+	MlKey         interface{} `json:"ml_key"`
+	Quantity      *float64    `json:"quantity"`
+	Unit          bool        `json:"unit"`
+	Date          pgtype.Date `json:"date"`
+	RequestedDate pgtype.Date `json:"requested_date"`
+	PurchaseDate  pgtype.Date `json:"purchase_date"`
+	RequestID     bool        `json:"request_id"`
+	SupplierName  bool        `json:"supplier_name"`
+}
+
+// Canonical item_id per matching key (silver.norm_key); rank 1 = ML item id, 2 = ERP FAMÍLIA_MATERIAL, 3 = item master id, 4 = series key only.
+type SilverItemMap struct {
+	Norm   string `json:"norm"`
+	ItemID string `json:"item_id"`
+	Rank   int32  `json:"rank"`
+}
+
+// Item master rows (bronze.erp_items), one per item_id, latest load wins.
+type SilverItemMaster struct {
+	RawID    string      `json:"raw_id"`
+	Sku      bool        `json:"sku"`
+	Name     bool        `json:"name"`
+	Category bool        `json:"category"`
+	Cost     *float64    `json:"cost"`
+	Date     pgtype.Date `json:"date"`
+	LoadID   int64       `json:"load_id"`
+}
+
+// Distinct (item_id, site_id, series_key) triples of ML outputs (blank = absent) with their latest depot, region, familia and category.
+type SilverMlKey struct {
+	ItemRaw    string  `json:"item_raw"`
+	SiteRaw    string  `json:"site_raw"`
+	SeriesRaw  string  `json:"series_raw"`
+	Deposito   *string `json:"deposito"`
+	Region     *string `json:"region"`
+	Familia    *string `json:"familia"`
+	Category   *string `json:"category"`
+	LastLoadID int64   `json:"last_load_id"`
+}
+
+// Snapshot of silver.series_map_v taken by each refresh; facts join it. A changed resolution makes the refresh recompute every date.
+type SilverSeriesMap struct {
+	ItemRaw   string  `json:"item_raw"`
+	SiteRaw   string  `json:"site_raw"`
+	SeriesRaw string  `json:"series_raw"`
+	ItemID    *string `json:"item_id"`
+	SiteID    *string `json:"site_id"`
+}
+
+// ML key triples resolved to canonical item_id (through silver.item_map) and site_id (explicit, else parsed from the series key).
+type SilverSeriesMapV struct {
+	ItemRaw   string      `json:"item_raw"`
+	SiteRaw   string      `json:"site_raw"`
+	SeriesRaw string      `json:"series_raw"`
+	ItemID    *string     `json:"item_id"`
+	SiteID    interface{} `json:"site_id"`
+}
+
+// Actual demand: ERP requisition lines with date = DATA SOLICITADO and the canonical item_id (rows without date are counted in silver.dropped_rows).
+type SilverStgDemand struct {
+	Date          pgtype.Date `json:"date"`
+	ItemID        string      `json:"item_id"`
+	ProductCode   bool        `json:"product_code"`
+	Deposito      bool        `json:"deposito"`
+	Quantity      *float64    `json:"quantity"`
+	Unit          bool        `json:"unit"`
+	RequestID     bool        `json:"request_id"`
+	SupplierName  bool        `json:"supplier_name"`
+	RequestedDate pgtype.Date `json:"requested_date"`
+	PurchaseDate  pgtype.Date `json:"purchase_date"`
+	LoadID        int64       `json:"load_id"`
+	Line          int64       `json:"line"`
+}
+
+// BCB SGS / IBGE SIDRA observations, one per (source, series, date), latest load wins.
+type SilverStgEconomic struct {
+	Source     string      `json:"source"`
+	Series     string      `json:"series"`
+	Date       pgtype.Date `json:"date"`
+	Value      *float64    `json:"value"`
+	PeriodCode *string     `json:"period_code"`
+	LoadID     int64       `json:"load_id"`
+}
+
+// ML forecasts, one row per (item_id, site_id, date, source), newest generated_at / load wins, ML metadata kept.
+type SilverStgForecast struct {
+	Date            pgtype.Date        `json:"date"`
+	ItemID          *string            `json:"item_id"`
+	SiteID          *string            `json:"site_id"`
+	Source          string             `json:"source"`
+	Forecast        *float64           `json:"forecast"`
+	Lower           *float64           `json:"lower"`
+	Upper           *float64           `json:"upper"`
+	Actual          *float64           `json:"actual"`
+	ArimaForecast   *float64           `json:"arima_forecast"`
+	XgboostForecast *float64           `json:"xgboost_forecast"`
+	ModelVersion    string             `json:"model_version"`
+	GeneratedAt     pgtype.Timestamptz `json:"generated_at"`
+	DatasetID       string             `json:"dataset_id"`
+	Deposito        bool               `json:"deposito"`
+	SeriesKey       *string            `json:"series_key"`
+	LoadID          int64              `json:"load_id"`
+	Line            int64              `json:"line"`
+}
+
+// PTAX rate per currency and day: the closing bulletin (else the last one), latest load wins.
+type SilverStgFx struct {
+	Currency     interface{}      `json:"currency"`
+	Date         pgtype.Date      `json:"date"`
+	QuotedAt     pgtype.Timestamp `json:"quoted_at"`
+	BulletinType *string          `json:"bulletin_type"`
+	BuyRate      *float64         `json:"buy_rate"`
+	SellRate     *float64         `json:"sell_rate"`
+	LoadID       int64            `json:"load_id"`
+}
+
+// Inventory levels, one row per (item_id, site_id, date), latest load wins.
+type SilverStgInventory struct {
+	Date           pgtype.Date        `json:"date"`
+	ItemID         *string            `json:"item_id"`
+	SiteID         *string            `json:"site_id"`
+	CurrentStock   *float64           `json:"current_stock"`
+	SafetyStock    *float64           `json:"safety_stock"`
+	ReorderPoint   *float64           `json:"reorder_point"`
+	AvgDailyDemand *float64           `json:"avg_daily_demand"`
+	LeadTimeDays   *float64           `json:"lead_time_days"`
+	DaysToRupture  *float64           `json:"days_to_rupture"`
+	StockStatus    bool               `json:"stock_status"`
+	ModelVersion   string             `json:"model_version"`
+	GeneratedAt    pgtype.Timestamptz `json:"generated_at"`
+	Source         string             `json:"source"`
+	DatasetID      string             `json:"dataset_id"`
+	LoadID         int64              `json:"load_id"`
+	Line           int64              `json:"line"`
+}
+
+// One row per canonical item: sku, name, category, familia, ERP product codes, and whether the item master (bronze.erp_items or the ERP export) knows it.
+type SilverStgItem struct {
+	ItemID          string      `json:"item_id"`
+	Sku             interface{} `json:"sku"`
+	Name            interface{} `json:"name"`
+	Category        interface{} `json:"category"`
+	Familia         interface{} `json:"familia"`
+	ErpProductCodes interface{} `json:"erp_product_codes"`
+	InItemMaster    *bool       `json:"in_item_master"`
+}
+
+// ML site ids with their ERP depot code (deposito) and region.
+type SilverStgSite struct {
+	SiteID   interface{} `json:"site_id"`
+	Deposito interface{} `json:"deposito"`
+	Region   interface{} `json:"region"`
+}
+
+// Telecom / 5G counts per municipality, date, operator and technology, latest load wins.
+type SilverStgTelecom struct {
+	IbgeCode     string      `json:"ibge_code"`
+	Municipality string      `json:"municipality"`
+	Uf           interface{} `json:"uf"`
+	Date         pgtype.Date `json:"date"`
+	Operator     string      `json:"operator"`
+	Technology   string      `json:"technology"`
+	Count        *int64      `json:"count"`
+	LoadID       int64       `json:"load_id"`
+}
+
+// Daily weather per city (lower-cased), latest load wins.
+type SilverStgWeather struct {
+	City             string      `json:"city"`
+	Date             pgtype.Date `json:"date"`
+	Latitude         *float64    `json:"latitude"`
+	Longitude        *float64    `json:"longitude"`
+	TempMin          *float64    `json:"temp_min"`
+	TempMax          *float64    `json:"temp_max"`
+	TempMean         *float64    `json:"temp_mean"`
+	PrecipitationSum *float64    `json:"precipitation_sum"`
+	HumidityMean     *float64    `json:"humidity_mean"`
+	WindMax          *float64    `json:"wind_max"`
+	WindMean         *float64    `json:"wind_mean"`
+	Hours            *int32      `json:"hours"`
+	LoadID           int64       `json:"load_id"`
 }

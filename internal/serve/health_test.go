@@ -1,0 +1,193 @@
+package serve_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/serve"
+)
+
+func TestCheckMLDependencies(t *testing.T) {
+	t.Parallel()
+	mods := func(paths ...string) *debug.BuildInfo {
+		bi := &debug.BuildInfo{Main: debug.Module{Path: "github.com/novacorrente/novawh"}}
+		for _, p := range paths {
+			bi.Deps = append(bi.Deps, &debug.Module{Path: p, Version: "v1.0.0"})
+		}
+		return bi
+	}
+	replaced := mods("github.com/jackc/pgx/v5")
+	replaced.Deps[0].Replace = &debug.Module{Path: "github.com/sjwhitworth/golearn", Version: "v0.0.1"}
+	cases := []struct {
+		name       string
+		bi         *debug.BuildInfo
+		ok         bool
+		status     string
+		violations []string
+	}{
+		{"clean", mods("github.com/jackc/pgx/v5", "gonum.org/v1/gonum", "github.com/parquet-go/parquet-go"), true, "ok", nil},
+		{"gorgonia", mods("github.com/jackc/pgx/v5", "gorgonia.org/gorgonia", "gorgonia.org/tensor"), true, "violation",
+			[]string{"gorgonia.org/gorgonia", "gorgonia.org/tensor"}},
+		{"golearn and tfgo", mods("github.com/sjwhitworth/golearn", "github.com/galeone/tfgo"), true, "violation",
+			[]string{"github.com/sjwhitworth/golearn", "github.com/galeone/tfgo"}},
+		{"tensorflow subpackage", mods("github.com/tensorflow/tensorflow/tensorflow/go"), true, "violation", []string{"github.com/tensorflow/tensorflow/tensorflow/go"}},
+		{"onnx runtime", mods("github.com/yalue/onnxruntime_go"), true, "violation", []string{"github.com/yalue/onnxruntime_go"}},
+		{"prefix is not a match", mods("github.com/sjwhitworth/golearnish", "gorgonia.orgx/foo"), true, "ok", nil},
+		{"case-insensitive", mods("github.com/Sjwhitworth/GoLearn"), true, "violation", []string{"github.com/Sjwhitworth/GoLearn"}},
+		{"replace target", replaced, true, "violation", []string{"github.com/sjwhitworth/golearn"}},
+		{"no build info", nil, false, "unknown", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep := serve.CheckMLDependencies(c.bi, c.ok, serve.DefaultMLDenyList)
+			if rep.Status != c.status {
+				t.Errorf("status %q, want %q (%s)", rep.Status, c.status, rep.Message)
+			}
+			if len(rep.Violations) != len(c.violations) {
+				t.Fatalf("violations %q, want %q", rep.Violations, c.violations)
+			}
+			for i, v := range c.violations {
+				if !strings.HasPrefix(rep.Violations[i], v+" ") {
+					t.Errorf("violation %d = %q, want %s", i, rep.Violations[i], v)
+				}
+			}
+			if c.ok && len(rep.CheckedPackages) != len(c.bi.Deps)+1 {
+				t.Errorf("checked %d packages, want %d", len(rep.CheckedPackages), len(c.bi.Deps)+1)
+			}
+			if rep.Message == "" || rep.Violations == nil || rep.CheckedPackages == nil {
+				t.Errorf("incomplete report %+v", rep)
+			}
+		})
+	}
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e := newEnv(t, func(o *serve.Options, _ *pgtest.DB) { o.ParquetDir = dir })
+	r := e.get(t, "/health")
+	m := r.json.(map[string]any)
+	if r.status != 200 || m["status"] != "ok" || m["database"] != "ok" || m["parquet_access"] != "ok" || m["cache"] != "enabled" {
+		t.Fatalf("health %d %s", r.status, r.body)
+	}
+	ml := m["ml_dependencies"].(map[string]any)
+	if ml["status"] != "ok" || len(ml["violations"].([]any)) != 0 {
+		t.Errorf("ml_dependencies %v", ml)
+	}
+	// The real module list of this binary (a test binary lists its main
+	// module; the built novawh lists every dependency).
+	found := false
+	for _, p := range ml["checked_packages"].([]any) {
+		found = found || strings.HasPrefix(p.(string), "github.com/novacorrente/novawh@")
+	}
+	if !found {
+		t.Errorf("checked_packages lacks the main module: %v", ml["checked_packages"])
+	}
+
+	// An ML module in the binary makes the service unhealthy (503).
+	bad := newEnv(t, func(o *serve.Options, _ *pgtest.DB) {
+		o.ParquetDir = filepath.Join(dir, "missing")
+		o.BuildInfo = func() (*debug.BuildInfo, bool) {
+			return &debug.BuildInfo{Deps: []*debug.Module{{Path: "github.com/patrikeh/go-deep", Version: "v0.1.0"}}}, true
+		}
+	})
+	r = bad.get(t, "/health")
+	m = r.json.(map[string]any)
+	if r.status != http.StatusServiceUnavailable || m["status"] != "error" || !strings.HasPrefix(m["parquet_access"].(string), "error:") {
+		t.Errorf("health with an ML module: %d %s", r.status, r.body)
+	}
+	if v := m["ml_dependencies"].(map[string]any)["violations"].([]any); len(v) != 1 {
+		t.Errorf("violations %v", v)
+	}
+}
+
+func TestHealthDatabaseDown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.reader.Close() // a closed pool fails like a lost database
+	r := e.get(t, "/health")
+	m := r.json.(map[string]any)
+	if r.status != http.StatusServiceUnavailable || m["status"] != "error" || !strings.HasPrefix(m["database"].(string), "error:") {
+		t.Errorf("health with the database gone: %d %s", r.status, r.body)
+	}
+	// Read endpoints answer a JSON 5xx, not a hang or a crash.
+	r = e.get(t, "/api/v1/items")
+	if r.status < 500 {
+		t.Errorf("items with the database gone: %d %s", r.status, r.body)
+	}
+	checkShape(t, "$", r.json, errorShape)
+}
+
+// TestRunGracefulShutdown: Run serves until its context ends, lets a request
+// in flight finish and cancels a running refresh job.
+func TestRunGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	seed(t, db.Pool)
+	started := make(chan struct{})
+	canceled := make(chan struct{})
+	srv, err := serve.New(serve.Options{
+		Pool: db.Pool, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), APIToken: "tok", ShutdownTimeout: 10 * time.Second,
+		Refresher: serve.RefresherFunc(func(ctx context.Context, _ string, _ bool) (any, error) {
+			close(started)
+			// A long statement the shutdown must cancel.
+			_, err := db.Pool.Exec(ctx, "SELECT pg_sleep(60)")
+			close(canceled)
+			return nil, err
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	base := "http://" + ln.Addr().String()
+	res, err := http.Get(base + "/health")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("health: %v %v", res, err)
+	}
+	res.Body.Close()
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/data/refresh", strings.NewReader(`{"source":"erp"}`))
+	req.Header.Set("X-API-Key", "tok")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusAccepted {
+		t.Fatalf("refresh: %v %v", res, err)
+	}
+	res.Body.Close()
+	<-started
+	t0 := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve did not return after the context ended")
+	}
+	<-canceled
+	if d := time.Since(t0); d > 10*time.Second {
+		t.Errorf("shutdown took %s", d)
+	}
+	if _, err := http.Get(base + "/health"); err == nil {
+		t.Errorf("still serving after shutdown")
+	} else if !errors.Is(err, os.ErrDeadlineExceeded) && !strings.Contains(err.Error(), "refused") {
+		t.Logf("after shutdown: %v", err)
+	}
+}

@@ -1,0 +1,32 @@
+-- Item dimension reads (gold.dim_item) for the dashboards' item picker.
+
+-- name: ListItems :many
+-- One page of items ordered by item_id. pattern is an ILIKE pattern matched
+-- against the name and the item_id (NULL lists every item).
+SELECT item_id, name, category, sku
+FROM gold.dim_item
+WHERE sqlc.narg(pattern)::text IS NULL
+   OR name ILIKE sqlc.narg(pattern)::text
+   OR item_id ILIKE sqlc.narg(pattern)::text
+ORDER BY item_id
+LIMIT sqlc.arg(page_limit)::int OFFSET sqlc.arg(page_offset)::int;
+
+-- name: CountItems :one
+-- The number of items ListItems pages through for the same pattern.
+SELECT count(*)::bigint AS total
+FROM gold.dim_item
+WHERE sqlc.narg(pattern)::text IS NULL
+   OR name ILIKE sqlc.narg(pattern)::text
+   OR item_id ILIKE sqlc.narg(pattern)::text;
+
+-- name: GetItem :one
+SELECT item_id, sku, name, category, familia, erp_product_codes, in_item_master, updated_at
+FROM gold.dim_item
+WHERE item_id = $1;
+
+-- name: ListUnknownItems :many
+-- The ids of the list that are not in gold.dim_item, in input order.
+SELECT u.item_id::text AS item_id
+FROM unnest(sqlc.arg(item_ids)::text[]) WITH ORDINALITY AS u(item_id, ord)
+WHERE NOT EXISTS (SELECT 1 FROM gold.dim_item d WHERE d.item_id = u.item_id)
+ORDER BY u.ord;
