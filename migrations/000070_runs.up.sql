@@ -5,7 +5,7 @@
 CREATE TABLE meta.runs (
     run_id          bigserial   PRIMARY KEY,
     trigger         text        NOT NULL DEFAULT 'cli'
-                    CHECK (trigger IN ('cli', 'schedule')),
+                    CHECK (trigger IN ('cli', 'schedule', 'api')),
     status          text        NOT NULL DEFAULT 'running'
                     CHECK (status IN ('running', 'ok', 'failed', 'quality_failed', 'abandoned')),
     exit_code       integer,

@@ -33,7 +33,7 @@ type serveConfig struct {
 // NewServeRefresher, when set (by the command that owns load+refresh),
 // builds the job POST /api/v1/data/refresh runs. It gets the writer pool's
 // App, never the API's read-only pool. Nil leaves the endpoint disabled.
-var NewServeRefresher func(app *App) (serve.Refresher, error)
+var NewServeRefresher func(app *App, configPath string) (serve.Refresher, error)
 
 func newServeCmd(app *App) *cobra.Command {
 	c := serveConfig{
@@ -124,7 +124,7 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 			defer pool.Close()
 			var refresher serve.Refresher
 			if NewServeRefresher != nil {
-				if refresher, err = NewServeRefresher(app); err != nil {
+				if refresher, err = NewServeRefresher(app, configPath); err != nil {
 					return err
 				}
 			}

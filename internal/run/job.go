@@ -39,7 +39,7 @@ type Job struct {
 	Config     *Config
 	Log        *slog.Logger
 	Alert      *alert.Sender
-	Trigger    string // cli or schedule
+	Trigger    string // cli, schedule or api (POST /api/v1/data/refresh)
 	Opts       Options
 }
 

@@ -145,7 +145,7 @@ type Runner struct {
 	Pool    *pgxpool.Pool
 	Log     *slog.Logger
 	Alert   *alert.Sender
-	Trigger string // "cli" or "schedule"
+	Trigger string // "cli", "schedule" or "api"
 	// AlertOnWarning also alerts when the run succeeds with warnings.
 	AlertOnWarning bool
 	// LockWait is how long to wait for a running job; 0 fails at once
