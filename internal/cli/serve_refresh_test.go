@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	nightly "github.com/novacorrente/novawh/internal/run"
 	"github.com/novacorrente/novawh/internal/pgtest"
+	nightly "github.com/novacorrente/novawh/internal/run"
 )
 
 // The API's refresh job is the nightly job without pull and export: it

@@ -1,0 +1,367 @@
+package export
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/novacorrente/novawh/internal/pgtest"
+)
+
+var day0 = time.Date(2025, 1, 30, 0, 0, 0, 0, time.UTC)
+
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		partBy      string
+		compression string
+		rowGroup    int
+		maxRows     int64
+	}{
+		{"day snappy", "day", "snappy", 0, 0},
+		{"month zstd, small row groups, split files", "month", "zstd", 100, 250},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := pgtest.New(t)
+			seedGold(t, db.Pool, seed{day0: day0, days: 40, items: 9, sites: 4})
+			root := t.TempDir()
+			res := mustRun(t, db.Pool, Options{To: root, PartitionBy: tc.partBy, Compression: tc.compression,
+				RowGroupRows: tc.rowGroup, MaxRowsPerFile: tc.maxRows})
+			if res.RunID == 0 || res.FilesWritten == 0 || res.RowsWritten == 0 {
+				t.Fatalf("result %+v", res)
+			}
+			for _, tr := range res.Tables {
+				if tr.Mode != "full" || tr.Reason != "first export of the table to this target" {
+					t.Fatalf("%s: mode %s (%s), want full on a first export", tr.Table, tr.Mode, tr.Reason)
+				}
+			}
+			verifyExport(t, db.Pool, root, tc.partBy)
+			ff := readManifest(t, root, "fact_forecast")
+			if tc.partBy == "day" {
+				if len(ff.Files) != 40 || ff.Files[0].Path != "date=2025-01-30/part-00000.parquet" {
+					t.Fatalf("fact_forecast files: %d, first %+v", len(ff.Files), ff.Files[0])
+				}
+			} else {
+				// 40 days from Jan 30: months 2025-01, 02, 03; 9*4*2 rows a day, 250 rows per file.
+				if ff.Files[0].Path != "month=2025-01/part-00000.parquet" || ff.Files[1].Path != "month=2025-02/part-00000.parquet" {
+					t.Fatalf("fact_forecast files: %+v", ff.Files[:2])
+				}
+				for _, f := range ff.Files {
+					if f.Rows > 250 {
+						t.Fatalf("file %s has %d rows, max 250", f.Path, f.Rows)
+					}
+				}
+			}
+			if dim := readManifest(t, root, "dim_item"); len(dim.Files) != 1 || dim.Files[0].Path != "part-00000.parquet" || dim.PartitionBy != "none" {
+				t.Fatalf("dim_item manifest: %+v", dim)
+			}
+			// Run bookkeeping.
+			var status string
+			var files, rows int64
+			if err := db.Pool.QueryRow(context.Background(), "SELECT status, files_written, rows_written FROM meta.export_runs WHERE run_id = $1",
+				res.RunID).Scan(&status, &files, &rows); err != nil {
+				t.Fatal(err)
+			}
+			if status != "succeeded" || files != int64(res.FilesWritten) || rows != res.RowsWritten {
+				t.Fatalf("meta.export_runs: %s %d %d, result %+v", status, files, rows, res)
+			}
+			if _, err := os.Stat(filepath.Join(root, tmpDirName)); err == nil {
+				entries, _ := os.ReadDir(filepath.Join(root, tmpDirName))
+				if len(entries) != 0 {
+					t.Fatalf("temporary folders left: %v", entries)
+				}
+			}
+		})
+	}
+}
+
+func TestIncremental(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	seedGold(t, db.Pool, seed{day0: day0, days: 10, items: 6, sites: 3})
+	root := t.TempDir()
+	mustRun(t, db.Pool, Options{To: root})
+	before := snapshotFiles(t, root)
+
+	// Nothing changed: every table is unchanged and no file is touched.
+	res := mustRun(t, db.Pool, Options{To: root})
+	for _, tr := range res.Tables {
+		if tr.Mode != "unchanged" || tr.FilesWritten != 0 {
+			t.Fatalf("%s: %+v, want unchanged", tr.Table, tr)
+		}
+	}
+	sameFiles(t, before, snapshotFiles(t, root), nil)
+
+	// A refresh rewrites day 3 (values change), day 5 (rows vanish) and adds
+	// day 11; another touches a window with no rows at all.
+	d := func(i int) string { return day0.AddDate(0, 0, i).Format(time.DateOnly) }
+	execSQL(t, db, `UPDATE gold.fact_forecast SET forecast = forecast + 1 WHERE date = $1`, d(3))
+	execSQL(t, db, `DELETE FROM gold.fact_forecast WHERE date = $1`, d(5))
+	execSQL(t, db, `INSERT INTO gold.fact_forecast (date, item_id, site_id, source, forecast, model_version, generated_at, dataset_id)
+		VALUES ($1, 'NEW', 'S1', 'arima', 42.5, 'prophet-1.3', now(), 'nova-ds-8')`, d(11))
+	execSQL(t, db, `INSERT INTO meta.gold_changes (table_name, date_from, date_to) VALUES
+		('gold.fact_forecast', $1, $1), ('gold.fact_forecast', $2, $2), ('gold.fact_forecast', $3, $3),
+		('gold.fact_forecast', '2030-01-01', '2030-01-03')`, d(3), d(5), d(11))
+	res = mustRun(t, db.Pool, Options{To: root})
+	ff := tableResult(t, res, "gold.fact_forecast")
+	if ff.Mode != "incremental" || !slices.Equal(ff.PartitionsWritten, []string{d(3), d(11)}) ||
+		!slices.Equal(ff.PartitionsRemoved, []string{d(5)}) || ff.FilesKept != 8 || ff.FilesWritten != 2 || ff.FilesRemoved != 2 {
+		t.Fatalf("fact_forecast: %+v", ff)
+	}
+	for _, tr := range res.Tables {
+		if tr.Table != "gold.fact_forecast" && tr.Mode != "unchanged" {
+			t.Fatalf("%s: %s, want unchanged", tr.Table, tr.Mode)
+		}
+	}
+	after := snapshotFiles(t, root)
+	changed := map[string]bool{
+		"gold/fact_forecast/date=" + d(3) + "/part-00000.parquet":  true,
+		"gold/fact_forecast/date=" + d(5) + "/part-00000.parquet":  true, // removed
+		"gold/fact_forecast/date=" + d(11) + "/part-00000.parquet": true, // added
+		"gold/fact_forecast/" + ManifestName:                       true,
+	}
+	sameFiles(t, before, after, changed)
+	if _, ok := after["gold/fact_forecast/date="+d(5)+"/part-00000.parquet"]; ok {
+		t.Fatal("the partition whose rows vanished is still there")
+	}
+	if _, err := os.Stat(filepath.Join(root, "gold", "fact_forecast", "date="+d(5))); !os.IsNotExist(err) {
+		t.Fatalf("folder of the removed partition: %v", err)
+	}
+	verifyExport(t, db.Pool, root, "day")
+	var last int64
+	if err := db.Pool.QueryRow(ctx, `SELECT last_change_id FROM meta.export_tables WHERE table_name = 'gold.fact_forecast'`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if m := readManifest(t, root, "fact_forecast"); m.LastChangeID != last || last != ff.LastChangeID || last == 0 {
+		t.Fatalf("last_change_id: manifest %d, meta %d, result %d", m.LastChangeID, last, ff.LastChangeID)
+	}
+
+	// A whole-table change (NULL window) rewrites the table in full; the
+	// files of unchanged days come out byte-identical.
+	execSQL(t, db, `INSERT INTO meta.gold_changes (table_name, date_from, date_to) VALUES ('gold.fact_inventory', NULL, NULL)`)
+	mid := snapshotFiles(t, root)
+	res = mustRun(t, db.Pool, Options{To: root})
+	if fi := tableResult(t, res, "gold.fact_inventory"); fi.Mode != "full" || fi.Reason != "a refresh rewrote the whole table" {
+		t.Fatalf("fact_inventory: %+v", fi)
+	}
+	end := snapshotFiles(t, root)
+	for p, fi := range mid {
+		if strings.HasPrefix(p, "gold/fact_inventory/") && p != "gold/fact_inventory/"+ManifestName && end[p].sha != fi.sha {
+			t.Fatalf("%s: content changed on a rewrite of unchanged data", p)
+		}
+	}
+
+	// --full rewrites everything, byte-identical but for the manifests' export time.
+	res = mustRun(t, db.Pool, Options{To: root, Full: true})
+	for _, tr := range res.Tables {
+		if tr.Mode != "full" || tr.Reason != "--full" || tr.FilesKept != 0 {
+			t.Fatalf("%s: %+v", tr.Table, tr)
+		}
+	}
+	full := snapshotFiles(t, root)
+	for p, fi := range end {
+		if !strings.HasSuffix(p, ManifestName) && full[p].sha != fi.sha {
+			t.Fatalf("%s differs after --full", p)
+		}
+	}
+	verifyExport(t, db.Pool, root, "day")
+}
+
+func TestFullWhenTargetDisagrees(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	seedGold(t, db.Pool, seed{day0: day0, days: 3, items: 2, sites: 2})
+	root := t.TempDir()
+	mustRun(t, db.Pool, Options{To: root, Tables: []string{"fact_forecast"}})
+	p := filepath.Join(root, "gold", "fact_forecast", ManifestName)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		opts   Options
+		reason string
+	}{
+		{Options{To: root, Tables: []string{"gold.fact_forecast"}}, "the manifest at the target is not the one meta.export_tables recorded"},
+		{Options{To: root, Tables: []string{"fact_forecast"}, PartitionBy: "month"}, "partitioning changed from day to month"},
+		{Options{To: root, Tables: []string{"fact_forecast"}, PartitionBy: "month", Compression: "zstd"}, "compression changed from snappy to zstd"},
+		{Options{To: root, Tables: []string{"fact_forecast"}, PartitionBy: "month", Compression: "zstd"}, ""},
+	} {
+		res := mustRun(t, db.Pool, tc.opts)
+		tr := tableResult(t, res, "gold.fact_forecast")
+		if tc.reason == "" {
+			if tr.Mode != "unchanged" {
+				t.Fatalf("%+v: %+v, want unchanged", tc.opts, tr)
+			}
+			continue
+		}
+		if tr.Mode != "full" || tr.Reason != tc.reason {
+			t.Fatalf("%+v: mode %s reason %q, want full (%s)", tc.opts, tr.Mode, tr.Reason, tc.reason)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(root, "gold", "fact_forecast", "month=2025-01")); err != nil {
+		t.Fatal(err)
+	}
+	// Files deleted behind novawh's back are not detected by the manifest
+	// check, but a full export repairs them.
+	mustRun(t, db.Pool, Options{To: root, Tables: []string{"fact_forecast"}, PartitionBy: "month", Compression: "zstd", Full: true})
+	verifyTable(t, db.Pool, root, exportedTables(t)[indexOf(t, "fact_forecast")], "month")
+
+	// A manifest that is not JSON is replaced by a full export.
+	if err := os.WriteFile(p, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := mustRun(t, db.Pool, Options{To: root, Tables: []string{"fact_forecast"}, PartitionBy: "month", Compression: "zstd"})
+	if tr := tableResult(t, res, "gold.fact_forecast"); tr.Mode != "full" || tr.Reason != "the target has no manifest for the table" {
+		t.Fatalf("unreadable manifest: %+v", tr)
+	}
+	verifyTable(t, db.Pool, root, exportedTables(t)[indexOf(t, "fact_forecast")], "month")
+}
+
+func TestOptionsErrors(t *testing.T) {
+	t.Parallel()
+	reg := testRegistry(t)
+	for _, tc := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{PartitionBy: "week"}, `partition-by must be day or month, not "week"`},
+		{Options{Compression: "gzip"}, `compression must be snappy or zstd, not "gzip"`},
+		{Options{Tables: []string{"nope"}}, `table "nope" is not a gold table of the schema registry`},
+		{Options{Tables: []string{"bronze.ml_forecasts"}}, `table "bronze.ml_forecasts": only gold tables are exported`},
+		{Options{RowGroupRows: -1}, "row group rows, max rows per file and workers must be positive"},
+	} {
+		err := Validate(reg, tc.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.opts, err, tc.want)
+		}
+	}
+	if err := Validate(reg, Options{Tables: []string{"gold.fact_forecast", "dim_item"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBusyTarget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	root := t.TempDir()
+	abs, _ := filepath.Abs(root)
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", "novawh export "+abs); err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(db.Pool, testRegistry(t), testLogger(t)).Run(ctx, Options{To: root, Tables: []string{"dim_site"}})
+	if err == nil || !strings.Contains(err.Error(), ErrBusy.Error()) {
+		t.Fatalf("error %v, want %v", err, ErrBusy)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", "novawh export "+abs); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, db.Pool, Options{To: root, Tables: []string{"dim_site"}})
+}
+
+func TestBadDataNamesTheRow(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	execSQL(t, db, `INSERT INTO gold.fact_inventory (date, item_id, site_id) VALUES ('2025-01-01', 'A', 'S1'), ('2025-01-01', 'B', 'S1')`)
+	execSQL(t, db, `INSERT INTO gold.dim_time (date, year, quarter, month, day, day_of_week, iso_week, is_weekend, is_holiday)
+		VALUES ('infinity', 0, 0, 0, 0, 0, 0, false, false)`)
+	_, err := New(db.Pool, testRegistry(t), testLogger(t)).Run(context.Background(), Options{To: t.TempDir(), Tables: []string{"fact_inventory", "dim_time"}})
+	if err == nil || !strings.Contains(err.Error(), "gold.dim_time: row 1: column date: infinite date") {
+		t.Fatalf("error %v", err)
+	}
+	var status, msg string
+	if err := db.Pool.QueryRow(context.Background(), "SELECT status, error FROM meta.export_runs").Scan(&status, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if status != "failed" || !strings.Contains(msg, "infinite date") {
+		t.Fatalf("meta.export_runs: %s %s", status, msg)
+	}
+}
+
+func indexOf(t testing.TB, name string) int {
+	for i, ts := range exportedTables(t) {
+		if ts.table.Name == name {
+			return i
+		}
+	}
+	t.Fatalf("no table %s", name)
+	return -1
+}
+
+func execSQL(t testing.TB, db *pgtest.DB, sql string, args ...any) {
+	t.Helper()
+	if _, err := db.Pool.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// sameFiles checks that every file of before is in after with the same
+// content, inode and modification time, except the paths in changed.
+func sameFiles(t testing.TB, before, after map[string]fileInfo, changed map[string]bool) {
+	t.Helper()
+	for p, b := range before {
+		if changed[p] {
+			continue
+		}
+		a, ok := after[p]
+		if !ok {
+			t.Fatalf("%s disappeared", p)
+		}
+		if a.sha != b.sha || !a.mtime.Equal(b.mtime) || a.inode != b.inode {
+			t.Fatalf("%s was rewritten (sha %v mtime %v inode %v)", p, a.sha == b.sha, a.mtime.Equal(b.mtime), a.inode == b.inode)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok && !changed[p] {
+			t.Fatalf("unexpected new file %s", p)
+		}
+	}
+}
+
+// TestRangeAndSpillAgree: a full export reads a partitioned table either
+// with one range query per partition or with one sequential read into spill
+// files; both must write byte-identical files.
+func TestRangeAndSpillAgree(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	seedGold(t, db.Pool, seed{day0: day0, days: 45, items: 5, sites: 3})
+	// Scatter rows of each day over the table, as refreshes do over time.
+	execSQL(t, db, `UPDATE gold.fact_forecast SET mape = mape WHERE item_id IN ('FAMÍLIA_2', 'FAMÍLIA_4')`)
+	for _, partBy := range []string{"day", "month"} {
+		a, b := t.TempDir(), t.TempDir()
+		mustRun(t, db.Pool, Options{To: a, PartitionBy: partBy, readMode: "range", MaxRowsPerFile: 40})
+		mustRun(t, db.Pool, Options{To: b, PartitionBy: partBy, readMode: "spill", MaxRowsPerFile: 40})
+		fa, fb := snapshotFiles(t, filepath.Join(a, "gold")), snapshotFiles(t, filepath.Join(b, "gold"))
+		if len(fa) != len(fb) || len(fa) < 100 {
+			t.Fatalf("%s: %d files with range queries, %d with spill files", partBy, len(fa), len(fb))
+		}
+		for p, x := range fa {
+			if strings.HasSuffix(p, ManifestName) {
+				if manifestWithoutTime(t, filepath.Join(a, "gold", p)) != manifestWithoutTime(t, filepath.Join(b, "gold", p)) {
+					t.Fatalf("%s: manifests differ", p)
+				}
+				continue
+			}
+			if fb[p].sha != x.sha {
+				t.Fatalf("%s (%s): range and spill exports differ", p, partBy)
+			}
+		}
+		verifyExport(t, db.Pool, b, partBy)
+	}
+}
