@@ -3,6 +3,7 @@ SHELL := /bin/bash
 export GOTOOLCHAIN := local
 export PATH := $(PATH):$(shell go env GOPATH 2>/dev/null)/bin
 SQLC_VERSION := v1.31.1
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 BIN := bin/novawh
 
 .DEFAULT_GOAL := help
@@ -39,10 +40,16 @@ lint: ## go vet, gofmt and golangci-lint (when installed)
 tools: ## install the pinned sqlc when missing
 	@command -v sqlc >/dev/null && sqlc version | grep -q $(SQLC_VERSION:v%=%) || go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
 
+interop: build ## DuckDB (npm @duckdb/node-api) reads the Parquet export and must agree with PostgreSQL
+	scripts/export/interop.sh
+
+tools-minio: ## install the pinned MinIO server used by the S3 export tests
+	@command -v minio >/dev/null || test -x "$$(go env GOPATH)/bin/minio" || go install github.com/minio/minio@$(MINIO_VERSION)
+
 db-start: build ## start the local demo PostgreSQL and print its URL
 	$(BIN) db start --log-file ""
 
 db-stop: build ## stop the local demo PostgreSQL
 	$(BIN) db stop --log-file ""
 
-.PHONY: help build demo test bench generate verify lint tools db-start db-stop
+.PHONY: help build demo test bench generate verify lint tools tools-minio interop db-start db-stop

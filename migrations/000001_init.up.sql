@@ -10,15 +10,21 @@ COMMENT ON SCHEMA gold IS 'Star schema and precomputed aggregates read by dashbo
 COMMENT ON SCHEMA meta IS 'Bookkeeping: loads, rejected rows, watermarks, refreshes, checks, exports and runs.';
 
 -- Roles are cluster-wide: create them only when missing so that several
--- databases of one cluster (tests, demo) can all be migrated.
+-- databases of one cluster (tests, demo) can all be migrated, even at the
+-- same moment (a concurrent creation raises duplicate_object or
+-- unique_violation, which means the role exists).
 DO $$
+DECLARE r text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'novawh_loader') THEN
-        CREATE ROLE novawh_loader LOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'novawh_reader') THEN
-        CREATE ROLE novawh_reader LOGIN;
-    END IF;
+    FOREACH r IN ARRAY ARRAY['novawh_loader', 'novawh_reader'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I LOGIN', r);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
+            END;
+        END IF;
+    END LOOP;
 END
 $$;
 

@@ -38,12 +38,12 @@ func TestMigrateCommands(t *testing.T) {
 	step(1, "drift:", "registry", "check")
 	step(0, fmt.Sprintf("schema at version %d", latest), "migrate", "up")
 	step(0, fmt.Sprintf("schema forced to version %d", latest), "migrate", "force", fmt.Sprint(latest))
-	if _, err := db.Pool.Exec(context.Background(), `ALTER TABLE gold.dim_item DROP COLUMN sku`); err != nil {
+	if _, err := db.Pool.Exec(context.Background(), `ALTER TABLE bronze.raw_responses DROP COLUMN content_type`); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errOut := run("registry", "check", "--database-url", url)
-	if code != 1 || !strings.Contains(out, "drift: gold.dim_item.sku: missing from the database") ||
-		!strings.Contains(errOut, "gold.dim_item.sku") {
+	if code != 1 || !strings.Contains(out, "drift: bronze.raw_responses.content_type: missing from the database") ||
+		!strings.Contains(errOut, "bronze.raw_responses.content_type") {
 		t.Fatalf("dropped column not reported by name: exit %d\n%s\n%s", code, out, errOut)
 	}
 }

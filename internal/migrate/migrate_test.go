@@ -96,9 +96,9 @@ func TestRegistryCheckDetectsDrift(t *testing.T) {
 	cases := []struct {
 		name, ddl, want string
 	}{
-		{"dropped column", `ALTER TABLE gold.dim_item DROP COLUMN category`, "gold.dim_item.category: missing from the database"},
-		{"changed type", `ALTER TABLE bronze.erp_items ALTER COLUMN cost TYPE numeric`, "bronze.erp_items.cost: type is numeric in the database, registry says float"},
-		{"dropped table", `DROP TABLE meta.rejected_rows`, "meta.rejected_rows: missing from the database"},
+		{"dropped column", `ALTER TABLE bronze.raw_responses DROP COLUMN content_type`, "bronze.raw_responses.content_type: missing from the database"},
+		{"changed type", `ALTER TABLE bronze.raw_responses ALTER COLUMN status_code TYPE numeric`, "bronze.raw_responses.status_code: type is numeric in the database, registry says int32"},
+		{"dropped table", `DROP TABLE meta.watermarks`, "meta.watermarks: missing from the database"},
 		{"extra table", `CREATE TABLE silver.surprise (x int)`, "silver.surprise: table exists in the database but not in the registry"},
 		{"extra column", `ALTER TABLE gold.dim_site ADD COLUMN x int`, "gold.dim_site.x: exists in the database but not in the registry"},
 		{"nullability", `ALTER TABLE meta.loads ALTER COLUMN source DROP NOT NULL`, "meta.loads.source: nullable is true in the database, registry says false"},

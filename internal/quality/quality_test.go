@@ -1,0 +1,122 @@
+package quality
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/refresh"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+// seed writes a small, consistent warehouse: ERP demand (one undated line
+// of 200), forecasts with metadata, then refreshes gold.
+func seed(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO meta.loads (load_id, source, file_name, file_sha256, status, rows_read, rows_loaded, min_date, max_date)
+		VALUES (1, 'erp', 'custo.csv', 'a', 'loaded', 200, 200, '2025-01-01', '2025-03-31'),
+		       (2, 'ml', 'f.csv', 'b', 'loaded', 180, 180, '2025-01-01', '2025-03-31')`)
+	exec(`SELECT setval('meta.loads_load_id_seq', 10)`)
+	exec(`INSERT INTO bronze.erp_requisitions (deposito, product_code, material, familia, quantity, solicited_date, _load_id, _line)
+		SELECT CASE WHEN g % 2 = 0 THEN 'STC' END, '0100' || (g % 3), 'MAT ' || (g % 3), 'FAM', 1 + g % 5,
+		       CASE WHEN g <> 7 THEN date '2025-01-01' + (g % 90) END, 1, g + 1
+		FROM generate_series(1, 200) g`)
+	exec(`INSERT INTO bronze.ml_forecasts (item_id, site_id, deposito, date, forecast, model_version, generated_at, source, dataset_id, _load_id, _line)
+		SELECT 'FAM_MAT ' || (g % 2), '1', 'STC', date '2025-01-01' + (g / 2), (g % 7)::float8, 'v1', '2025-04-01', 'prophet', 'd1', 2, g + 1
+		FROM generate_series(0, 179) g`)
+	if _, err := refresh.New(pool, nil).Run(ctx, refresh.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runChecks(t *testing.T, pool *pgxpool.Pool) Report {
+	t.Helper()
+	now := func() time.Time { return time.Date(2025, 4, 1, 10, 0, 0, 0, time.UTC) }
+	rep, err := New(pool, nil, Config{FreshnessMaxAge: 72 * time.Hour, Now: now}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func failed(rep Report) []string {
+	var out []string
+	for _, r := range rep.Results {
+		if !r.Passed {
+			out = append(out, r.Check+" "+r.Table)
+		}
+	}
+	return out
+}
+
+func TestChecksPassOnGoodData(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	seed(t, db.Pool)
+	rep := runChecks(t, db.Pool)
+	if !rep.Passed() || rep.Warnings != 0 {
+		t.Errorf("failed checks on good data: %v", failed(rep))
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"RESULT", "unique_grain", "key_null_ratio", "1 ERP lines (", "0 error-level failures"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+	// Every result is recorded.
+	var n int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM meta.check_results WHERE run_id = $1`, rep.RunID).Scan(&n); err != nil || n != len(rep.Results) {
+		t.Errorf("recorded %d results (%v), want %d", n, err, len(rep.Results))
+	}
+}
+
+func TestChecksFailOnBadData(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, inject, want string
+		level              string
+	}{
+		{"negative forecast", `UPDATE gold.fact_forecast SET forecast = -1 WHERE ctid = (SELECT ctid FROM gold.fact_forecast LIMIT 1)`, "forecast_non_negative gold.fact_forecast", LevelError},
+		{"negative actual", `UPDATE gold.fact_forecast SET actual = -3 WHERE site_id = 'ALL' AND actual IS NOT NULL`, "actual_non_negative gold.fact_forecast", LevelError},
+		{"blank metadata", `UPDATE gold.fact_forecast SET dataset_id = ' ' WHERE site_id = '1'`, "ml_metadata_present gold.fact_forecast", LevelError},
+		{"ledger mismatch", `UPDATE meta.loads SET rows_loaded = 150, rows_read = 150 WHERE load_id = 1`, "rows_loaded_match_bronze meta.loads", LevelError},
+		{"many undated", `UPDATE bronze.erp_requisitions SET solicited_date = NULL WHERE _line < 20`, "key_null_ratio bronze.erp_requisitions", LevelError},
+		{"orphan item", `DELETE FROM gold.dim_item WHERE item_id = 'FAM_MAT 1'`, "orphan_items gold.fact_forecast", LevelError},
+		{"stale source", `UPDATE meta.loads SET max_date = '2025-03-01' WHERE load_id = 2`, "freshness source ml", LevelWarn},
+		{"pending load", `INSERT INTO meta.loads (source, file_name, file_sha256, status) VALUES ('ml', 'g.csv', 'c', 'loaded')`, "loads_not_refreshed meta.refresh_loads", LevelWarn},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			db := pgtest.New(t)
+			seed(t, db.Pool)
+			if _, err := db.Pool.Exec(context.Background(), c.inject); err != nil {
+				t.Fatal(err)
+			}
+			rep := runChecks(t, db.Pool)
+			f := failed(rep)
+			if len(f) != 1 || f[0] != c.want {
+				t.Fatalf("failed checks %v, want exactly [%s]", f, c.want)
+			}
+			if got := rep.Passed(); got != (c.level != LevelError) {
+				t.Errorf("Passed() = %v for a %s-level failure", got, c.level)
+			}
+		})
+	}
+}
