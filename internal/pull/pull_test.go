@@ -392,7 +392,7 @@ func TestFaults(t *testing.T) {
 		{name: "hanging connection", timeout: 200 * time.Millisecond, fault: func(_ int, w http.ResponseWriter, r *http.Request) bool {
 			<-r.Context().Done()
 			return true
-		}, status: StatusFailed, hits: 3, errParts: []string{"giving up after 3 attempt(s)", "Client.Timeout exceeded"}},
+		}, status: StatusFailed, hits: 3, errParts: []string{"giving up after 3 attempt(s)", "exceeded"}},
 		{name: "body cut then whole", fault: func(n int, w http.ResponseWriter, _ *http.Request) bool {
 			if n == 1 {
 				w.Header().Set("Content-Length", "500")
