@@ -83,7 +83,11 @@ failed, 2 on usage or configuration errors.`,
 			if !opts.From.IsZero() && !opts.To.IsZero() && opts.From.After(opts.To) {
 				return Usage(fmt.Errorf("--from %s is after --to %s", from, to))
 			}
-			opts.Offline = offline || os.Getenv("NOVAWH_OFFLINE") == "1" || strings.EqualFold(os.Getenv("NOVAWH_OFFLINE"), "true")
+			// An explicit --offline=true|false beats NOVAWH_OFFLINE.
+			opts.Offline = offline
+			if !cmd.Flags().Changed("offline") {
+				opts.Offline = os.Getenv("NOVAWH_OFFLINE") == "1" || strings.EqualFold(os.Getenv("NOVAWH_OFFLINE"), "true")
+			}
 
 			f, err := config.Load(cfgPath)
 			if err != nil {
@@ -157,7 +161,7 @@ failed, 2 on usage or configuration errors.`,
 	fl.StringVar(&to, "to", "", "pull up to this day (YYYY-MM-DD; default today, minus the source's end_lag_days)")
 	fl.StringArrayVar(&baseURLs, "base-url", nil, "override a base URL: URL (one source) or SOURCE=URL; repeatable (tests, mirrors)")
 	fl.BoolVar(&asJSON, "json", false, "print a JSON summary {results: [...], failed: N} on stdout")
-	fl.BoolVar(&offline, "offline", false, "skip every pull with a warning and exit 0 (also NOVAWH_OFFLINE=1)")
+	fl.BoolVar(&offline, "offline", false, "skip every pull with a warning and exit 0 (default from NOVAWH_OFFLINE=1; --offline=false forces pulls)")
 	fl.StringVar(&cfgPath, "config", "", "configuration file (default ./novawh.yaml, else the built-in copy)")
 	fl.DurationVar(&timeout, "timeout", 0, "per-request timeout (default: pull.timeout of the configuration, 60s)")
 	return cmd

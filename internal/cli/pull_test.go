@@ -47,7 +47,7 @@ pull:
 	}
 	common := []string{"--database-url", db.URL, "--log-file", "", "--config", cfg, "--base-url", srv.URL + "/sgs"}
 
-	code, out, errOut := run(append([]string{"pull", "bcb_sgs", "--json", "--to", "2025-11-11"}, common...)...)
+	code, out, errOut := run(append([]string{"pull", "bcb_sgs", "--json", "--offline=false", "--to", "2025-11-11"}, common...)...)
 	if code != 1 || !strings.Contains(errOut, "1 of 2 series failed") || !strings.Contains(errOut, "HTTP 404") {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
