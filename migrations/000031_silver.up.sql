@@ -95,7 +95,15 @@ BEGIN
         FROM per_load
         WHERE item_raw <> '' OR series_raw <> ''
         GROUP BY 1, 2, 3
-    )
+    ), changed AS (
+        -- keys that are new or whose attributes change (last_load_id alone does not count)
+        SELECT count(*) AS n FROM per_key p
+        LEFT JOIN silver.ml_keys k USING (item_raw, site_raw, series_raw)
+        WHERE k.item_raw IS NULL
+           OR (k.deposito, k.region, k.familia, k.category)
+              IS DISTINCT FROM (coalesce(p.deposito, k.deposito), coalesce(p.region, k.region),
+                                coalesce(p.familia, k.familia), coalesce(p.category, k.category))
+    ), upsert AS (
     INSERT INTO silver.ml_keys AS k (item_raw, site_raw, series_raw, deposito, region, familia, category, last_load_id)
     SELECT * FROM per_key
     ON CONFLICT (item_raw, site_raw, series_raw) DO UPDATE SET
@@ -107,12 +115,14 @@ BEGIN
     WHERE (k.deposito, k.region, k.familia, k.category, k.last_load_id)
           IS DISTINCT FROM (coalesce(excluded.deposito, k.deposito), coalesce(excluded.region, k.region),
                             coalesce(excluded.familia, k.familia), coalesce(excluded.category, k.category),
-                            greatest(excluded.last_load_id, k.last_load_id));
-    GET DIAGNOSTICS n = ROW_COUNT;
+                            greatest(excluded.last_load_id, k.last_load_id))
+    RETURNING 1
+    )
+    SELECT c.n INTO n FROM changed c, (SELECT count(*) FROM upsert) u;
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION silver.sync_ml_keys(bigint[]) IS 'Adds the ML keys of the given loads to silver.ml_keys (NULL: rebuild from every loaded load).';
+COMMENT ON FUNCTION silver.sync_ml_keys(bigint[]) IS 'Adds the ML keys of the given loads to silver.ml_keys (NULL: rebuild from every loaded load); returns the keys that are new or whose depot, region, familia or category changed.';
 
 -- The item master (bronze.erp_items), latest load wins per item_id.
 CREATE VIEW silver.item_master AS
@@ -134,8 +144,11 @@ ORDER BY product_code, load_id DESC, line DESC;
 COMMENT ON VIEW silver.erp_codes IS 'ERP product code to ML item key (FAMÍLIA_MATERIAL).';
 
 -- Canonical item id per matching key: ML item ids first, then ERP keys, then
--- item master ids, then the item part of series keys.
-CREATE VIEW silver.item_map AS
+-- item master ids, then the item part of series keys. Computing it folds
+-- every ERP line's key (silver.norm_key), so refresh keeps the result in the
+-- table silver.item_map and recomputes it only when a load brings ERP lines,
+-- item master rows or new ML keys (silver.refresh_item_map).
+CREATE VIEW silver.item_map_v AS
 WITH candidates AS (
     -- An item id equal to its series key's item part was derived from a file
     -- name (spaces and '/' became '_'): it ranks like the series key.
@@ -155,7 +168,43 @@ SELECT DISTINCT ON (silver.norm_key(raw_key)) silver.norm_key(raw_key) AS norm, 
 FROM candidates
 WHERE silver.norm_key(raw_key) IS NOT NULL
 ORDER BY silver.norm_key(raw_key), rank, raw_key COLLATE "C";
-COMMENT ON VIEW silver.item_map IS 'Canonical item_id per matching key (silver.norm_key); rank 1 = ML item id, 2 = ERP FAMÍLIA_MATERIAL, 3 = item master id, 4 = series key only.';
+COMMENT ON VIEW silver.item_map_v IS 'Canonical item_id per matching key computed from silver (refresh copies it into silver.item_map).';
+
+CREATE TABLE silver.item_map (
+    norm     text    PRIMARY KEY,
+    item_id  text    NOT NULL,
+    rank     integer NOT NULL
+);
+CREATE INDEX item_map_item_idx ON silver.item_map (item_id);
+COMMENT ON TABLE silver.item_map IS 'Canonical item_id per matching key (silver.norm_key); rank 1 = ML item id, 2 = ERP FAMÍLIA_MATERIAL, 3 = item master id, 4 = series key only. Snapshot of silver.item_map_v kept by refresh.';
+
+-- Replaces silver.item_map with silver.item_map_v; returns the number of
+-- matching keys added, removed or mapped to another item_id.
+CREATE FUNCTION silver.refresh_item_map() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    -- One statement, one snapshot: the counts compare with the old table.
+    WITH v AS MATERIALIZED (
+        SELECT norm, item_id, rank FROM silver.item_map_v
+    ), removed AS (
+        DELETE FROM silver.item_map o WHERE NOT EXISTS (SELECT 1 FROM v WHERE v.norm = o.norm) RETURNING 1
+    ), remapped AS (
+        SELECT count(*) AS c FROM v LEFT JOIN silver.item_map o USING (norm)
+        WHERE o.norm IS NULL OR o.item_id IS DISTINCT FROM v.item_id
+    ), upsert AS (
+        INSERT INTO silver.item_map AS o (norm, item_id, rank)
+        SELECT norm, item_id, rank FROM v
+        ON CONFLICT (norm) DO UPDATE SET item_id = excluded.item_id, rank = excluded.rank
+        WHERE (o.item_id, o.rank) IS DISTINCT FROM (excluded.item_id, excluded.rank)
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM removed) + (SELECT c FROM remapped) INTO n
+    FROM (SELECT count(*) FROM upsert) u;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION silver.refresh_item_map() IS 'Brings silver.item_map in line with silver.item_map_v; returns the keys added, removed or remapped.';
 
 -- Resolution of every ML key triple to (item_id, site_id): a table, filled
 -- by refresh from silver.series_map_v, so that fact builds join a small table.
@@ -214,13 +263,14 @@ COMMENT ON VIEW silver.stg_items IS 'One row per canonical item: sku, name, cate
 
 -- Sites: ML site ids with their depot (latest non-blank) and region.
 CREATE VIEW silver.stg_sites AS
-SELECT m.site_id,
-       (array_agg(k.deposito ORDER BY k.last_load_id DESC) FILTER (WHERE k.deposito IS NOT NULL))[1] AS deposito,
-       (array_agg(k.region ORDER BY k.last_load_id DESC) FILTER (WHERE k.region IS NOT NULL))[1] AS region
-FROM silver.series_map_v m
-JOIN silver.ml_keys k USING (item_raw, site_raw, series_raw)
-WHERE m.site_id IS NOT NULL AND m.site_id <> ''
-GROUP BY m.site_id;
+SELECT x.site_id,
+       (array_agg(x.deposito ORDER BY x.last_load_id DESC) FILTER (WHERE x.deposito IS NOT NULL))[1] AS deposito,
+       (array_agg(x.region ORDER BY x.last_load_id DESC) FILTER (WHERE x.region IS NOT NULL))[1] AS region
+FROM (SELECT coalesce(nullif(k.site_raw, ''), substring(k.series_raw FROM '_site([^_]*)$')) AS site_id,
+             k.deposito, k.region, k.last_load_id
+      FROM silver.ml_keys k) x
+WHERE x.site_id IS NOT NULL AND x.site_id <> ''
+GROUP BY x.site_id;
 COMMENT ON VIEW silver.stg_sites IS 'ML site ids with their ERP depot code (deposito) and region.';
 
 -- Demand: ERP lines with a requisition date (DATA SOLICITADO) and an item.
@@ -231,6 +281,35 @@ FROM silver.erp_lines e
 JOIN silver.item_map im ON im.norm = silver.norm_key(e.ml_key)
 WHERE e.date IS NOT NULL AND e.quantity IS NOT NULL;
 COMMENT ON VIEW silver.stg_demand IS 'Actual demand: ERP requisition lines with date = DATA SOLICITADO and the canonical item_id (rows without date are counted in silver.dropped_rows).';
+
+-- Daily demand per item (deposito NULL) and per (item, depot), rebuilt by
+-- refresh whenever the ERP lines or the item resolution change, so that fact
+-- builds read a small indexed table instead of re-matching every ERP line.
+CREATE TABLE silver.demand_daily (
+    date      date             NOT NULL,
+    item_id   text             NOT NULL,
+    deposito  text,
+    quantity  double precision NOT NULL
+);
+CREATE INDEX demand_daily_date_idx ON silver.demand_daily (date, item_id);
+COMMENT ON TABLE silver.demand_daily IS 'silver.stg_demand summed per (date, item_id) (deposito NULL) and per (date, item_id, deposito); kept by refresh.';
+
+CREATE FUNCTION silver.refresh_demand_daily() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    DELETE FROM silver.demand_daily;
+    INSERT INTO silver.demand_daily (date, item_id, deposito, quantity)
+    SELECT date, item_id, deposito, sum(quantity)
+    FROM silver.stg_demand
+    GROUP BY GROUPING SETS ((date, item_id), (date, item_id, deposito))
+    HAVING grouping(deposito) = 1 OR deposito IS NOT NULL;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    ANALYZE silver.demand_daily;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION silver.refresh_demand_daily() IS 'Rebuilds silver.demand_daily from silver.stg_demand.';
 
 -- Forecasts: one row per (item_id, site_id, date, source), newest wins.
 CREATE VIEW silver.stg_forecasts AS

@@ -112,7 +112,7 @@ DECLARE
     hi date := coalesce(d1, 'infinity'::date);
     cov_from date; cov_to date;
 BEGIN
-    SELECT min(date), max(date) INTO cov_from, cov_to FROM silver.stg_demand;
+    SELECT min(date), max(date) INTO cov_from, cov_to FROM silver.demand_daily;
     IF d0 IS NULL THEN
         DELETE FROM gold.fact_forecast;
     ELSE
@@ -126,11 +126,11 @@ BEGIN
                dataset_id, load_id
         FROM silver.stg_forecasts WHERE date BETWEEN lo AND hi
     ), dem_item AS MATERIALIZED (
-        SELECT date, item_id, sum(quantity) AS q
-        FROM silver.stg_demand WHERE date BETWEEN lo AND hi GROUP BY 1, 2
+        SELECT date, item_id, quantity AS q
+        FROM silver.demand_daily WHERE date BETWEEN lo AND hi AND deposito IS NULL
     ), dem_site AS MATERIALIZED (
-        SELECT date, item_id, deposito, sum(quantity) AS q
-        FROM silver.stg_demand WHERE date BETWEEN lo AND hi AND deposito IS NOT NULL GROUP BY 1, 2, 3
+        SELECT date, item_id, deposito, quantity AS q
+        FROM silver.demand_daily WHERE date BETWEEN lo AND hi AND deposito IS NOT NULL
     ), site_rows AS (
         SELECT f.date, f.item_id, f.site_id, f.source, f.forecast,
                coalesce(f.actual, ds.q,
@@ -162,45 +162,109 @@ BEGIN
     )
     SELECT date, item_id, site_id, source, forecast, actual, lower, upper, model_version, generated_at, dataset_id,
            CASE WHEN actual > 0 AND forecast IS NOT NULL THEN abs(forecast - actual) / actual END, load_id
-    FROM (SELECT * FROM site_rows UNION ALL SELECT * FROM all_rows) r;
+    FROM (SELECT * FROM site_rows UNION ALL SELECT * FROM all_rows) r
+    -- Primary key order ("C" sorts fast and, for UTF-8 text, like C.UTF-8):
+    -- index appends stay sequential and each series' days share heap pages,
+    -- which the rolling aggregates and the per-item API reads rely on.
+    ORDER BY item_id COLLATE "C", site_id COLLATE "C", date, source COLLATE "C";
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION gold.refresh_fact_forecast(date, date) IS 'Rewrites gold.fact_forecast for dates d0..d1 (NULLs: all) from silver.stg_forecasts and silver.stg_demand.';
+COMMENT ON FUNCTION gold.refresh_fact_forecast(date, date) IS 'Rewrites gold.fact_forecast for dates d0..d1 (NULLs: all) from silver.stg_forecasts and silver.demand_daily (silver.stg_demand summed).';
 
 -- Rolling aggregates for the dates d0..d1 (NULLs: all), reading the 29
 -- days before d0 from gold.fact_forecast. Windows are calendar windows
--- (RANGE over the date), so gaps in a series are not counted as days.
+-- (RANGE over the date), so gaps in a series are not counted as days. Sums
+-- are exact (numeric, with inverse transitions: moving frames cost O(1) per
+-- row) so that a window recomputed from d0 - 29 equals the full build; each
+-- value is cast to numeric once and every average is sum / count.
+-- A bounded window reads each series (item_id, site_id) through the primary
+-- key, date-bounded, instead of the date index: fact rows are stored in key
+-- order, so one series' days share heap pages while one date's rows do not.
 CREATE FUNCTION gold.refresh_agg_forecast_rolling(d0 date, d1 date) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     n bigint;
-    lo date := coalesce(d0, '-infinity'::date);
-    hi date := coalesce(d1, 'infinity'::date);
-    rlo date := coalesce(d0 - 29, '-infinity'::date);
+    rlo date := d0 - 29;
 BEGIN
     IF d0 IS NULL THEN
         DELETE FROM gold.agg_forecast_rolling;
-    ELSE
-        DELETE FROM gold.agg_forecast_rolling WHERE date BETWEEN d0 AND d1;
+        INSERT INTO gold.agg_forecast_rolling
+        SELECT date, item_id, site_id, source, forecast, actual,
+               (sf7 / nf7)::float8, (sa7 / na7)::float8, sf7::float8, sa7::float8, (sm7 / nm7)::float8,
+               (sf30 / nf30)::float8, (sa30 / na30)::float8, sf30::float8, sa30::float8, (sm30 / nm30)::float8
+        FROM (
+            SELECT date, item_id, site_id, source, forecast, actual,
+                   sum(fn) OVER w7 AS sf7, count(fn) OVER w7 AS nf7, sum(an) OVER w7 AS sa7, count(an) OVER w7 AS na7,
+                   sum(mn) OVER w7 AS sm7, count(mn) OVER w7 AS nm7,
+                   sum(fn) OVER w30 AS sf30, count(fn) OVER w30 AS nf30, sum(an) OVER w30 AS sa30, count(an) OVER w30 AS na30,
+                   sum(mn) OVER w30 AS sm30, count(mn) OVER w30 AS nm30
+            FROM (SELECT date, item_id, site_id, source, forecast, actual,
+                         forecast::numeric AS fn, actual::numeric AS an, mape::numeric AS mn
+                  FROM gold.fact_forecast) f
+            WINDOW w7 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
+                          RANGE BETWEEN '6 days' PRECEDING AND CURRENT ROW),
+                   w30 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
+                           RANGE BETWEEN '29 days' PRECEDING AND CURRENT ROW)
+        ) r;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        RETURN n;
+    END IF;
+    DELETE FROM gold.agg_forecast_rolling WHERE date BETWEEN d0 AND d1;
+    -- The daily case (rows on a few dates, e.g. the new day at the end of
+    -- the history): aggregate the 30 days before each target row, so that
+    -- only the target rows pay for the numeric sums. Sums are exact, so the
+    -- figures equal the windowed build below.
+    IF least(d1, (SELECT max(date) FROM gold.fact_forecast)) - d0 < 3 THEN
+        INSERT INTO gold.agg_forecast_rolling
+        SELECT t.date, t.item_id, t.site_id, t.source, t.forecast, t.actual,
+               (a.sf7 / a.nf7)::float8, (a.sa7 / a.na7)::float8, a.sf7::float8, a.sa7::float8, (a.sm7 / a.nm7)::float8,
+               (a.sf30 / a.nf30)::float8, (a.sa30 / a.na30)::float8, a.sf30::float8, a.sa30::float8, (a.sm30 / a.nm30)::float8
+        FROM (SELECT DISTINCT item_id, site_id FROM silver.series_map
+              WHERE item_id IS NOT NULL AND site_id IS NOT NULL AND site_id <> ''
+              UNION
+              SELECT DISTINCT item_id, 'ALL' FROM silver.series_map WHERE item_id IS NOT NULL) k
+        CROSS JOIN LATERAL (
+            SELECT x.date, x.item_id, x.site_id, x.source, x.forecast, x.actual FROM gold.fact_forecast x
+            WHERE x.item_id = k.item_id AND x.site_id = k.site_id AND x.date BETWEEN d0 AND d1
+            OFFSET 0) t
+        CROSS JOIN LATERAL (
+            SELECT sum(fn) FILTER (WHERE w.date >= t.date - 6) AS sf7, count(fn) FILTER (WHERE w.date >= t.date - 6) AS nf7,
+                   sum(an) FILTER (WHERE w.date >= t.date - 6) AS sa7, count(an) FILTER (WHERE w.date >= t.date - 6) AS na7,
+                   sum(mn) FILTER (WHERE w.date >= t.date - 6) AS sm7, count(mn) FILTER (WHERE w.date >= t.date - 6) AS nm7,
+                   sum(fn) AS sf30, count(fn) AS nf30, sum(an) AS sa30, count(an) AS na30, sum(mn) AS sm30, count(mn) AS nm30
+            FROM (SELECT y.date, y.forecast::numeric AS fn, y.actual::numeric AS an, y.mape::numeric AS mn
+                  FROM gold.fact_forecast y
+                  WHERE y.item_id = t.item_id AND y.site_id = t.site_id AND y.source = t.source
+                    AND y.date BETWEEN t.date - 29 AND t.date) w) a;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        RETURN n;
     END IF;
     INSERT INTO gold.agg_forecast_rolling
-    SELECT * FROM (
+    SELECT date, item_id, site_id, source, forecast, actual,
+           (sf7 / nf7)::float8, (sa7 / na7)::float8, sf7::float8, sa7::float8, (sm7 / nm7)::float8,
+           (sf30 / nf30)::float8, (sa30 / na30)::float8, sf30::float8, sa30::float8, (sm30 / nm30)::float8
+    FROM (
         SELECT date, item_id, site_id, source, forecast, actual,
-               -- numeric aggregates have inverse transitions: moving frames cost O(1) per row
-               (avg(forecast::numeric) OVER w7)::float8, (avg(actual::numeric) OVER w7)::float8,
-               (sum(forecast::numeric) OVER w7)::float8, (sum(actual::numeric) OVER w7)::float8,
-               (avg(mape::numeric) OVER w7)::float8,
-               (avg(forecast::numeric) OVER w30)::float8, (avg(actual::numeric) OVER w30)::float8,
-               (sum(forecast::numeric) OVER w30)::float8, (sum(actual::numeric) OVER w30)::float8,
-               (avg(mape::numeric) OVER w30)::float8
-        FROM gold.fact_forecast
-        WHERE date BETWEEN rlo AND hi
+               sum(fn) OVER w7 AS sf7, count(fn) OVER w7 AS nf7, sum(an) OVER w7 AS sa7, count(an) OVER w7 AS na7,
+               sum(mn) OVER w7 AS sm7, count(mn) OVER w7 AS nm7,
+               sum(fn) OVER w30 AS sf30, count(fn) OVER w30 AS nf30, sum(an) OVER w30 AS sa30, count(an) OVER w30 AS na30,
+               sum(mn) OVER w30 AS sm30, count(mn) OVER w30 AS nm30
+        FROM (SELECT k.item_id, k.site_id, f.date, f.source, f.forecast, f.actual,
+                     f.forecast::numeric AS fn, f.actual::numeric AS an, f.mape::numeric AS mn
+              FROM (SELECT DISTINCT item_id, site_id FROM silver.series_map
+                    WHERE item_id IS NOT NULL AND site_id IS NOT NULL AND site_id <> ''
+                    UNION
+                    SELECT DISTINCT item_id, 'ALL' FROM silver.series_map WHERE item_id IS NOT NULL) k
+              CROSS JOIN LATERAL (
+                  SELECT x.date, x.source, x.forecast, x.actual, x.mape FROM gold.fact_forecast x
+                  WHERE x.item_id = k.item_id AND x.site_id = k.site_id AND x.date BETWEEN rlo AND d1
+                  OFFSET 0) f) f
         WINDOW w7 AS (PARTITION BY item_id, site_id, source ORDER BY date RANGE BETWEEN '6 days' PRECEDING AND CURRENT ROW),
                w30 AS (PARTITION BY item_id, site_id, source ORDER BY date RANGE BETWEEN '29 days' PRECEDING AND CURRENT ROW)
     ) r
-    WHERE r.date BETWEEN lo AND hi;
+    WHERE r.date BETWEEN d0 AND d1;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END

@@ -162,7 +162,13 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 			_ = tx.Rollback(context.Background())
 		}
 	}()
-	if _, err = tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+	// A full rebuild sorts and hashes every fact row: give it room so that
+	// fewer sorts spill to disk.
+	workMem := "256MB"
+	if opts.Full {
+		workMem = "1GB"
+	}
+	if _, err = tx.Exec(ctx, `SET LOCAL work_mem = '`+workMem+`'`); err != nil {
 		return fmt.Errorf("refresh: set work_mem: %w", err)
 	}
 
@@ -220,40 +226,28 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 		fc, inv, fcSet, invSet, external = Window{All: true}, Window{All: true}, true, true, true
 	}
 
-	// Silver keys of the new loads, then the key resolution snapshot.
+	// Silver keys of the new loads. The item resolution (silver.item_map,
+	// silver.series_map, silver.demand_daily, gold.dim_item) folds every ERP
+	// key, so it is recomputed only when a load can change it: ERP lines,
+	// item master rows, or ML keys that are new or carry new attributes.
 	var loadsArg any = pending
 	if opts.Full {
 		loadsArg = nil
 	}
-	if _, err = tx.Exec(ctx, `SELECT silver.sync_ml_keys($1::bigint[])`, loadsArg); err != nil {
+	var newKeys int64
+	if err = tx.QueryRow(ctx, `SELECT silver.sync_ml_keys($1::bigint[])`, loadsArg).Scan(&newKeys); err != nil {
 		return fmt.Errorf("refresh: sync ML keys: %w", err)
 	}
-	if !opts.Full {
-		var changed int64
-		err = tx.QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM silver.series_map o JOIN silver.series_map_v n USING (item_raw, site_raw, series_raw)
-			 WHERE (o.item_id, o.site_id) IS DISTINCT FROM (n.item_id, n.site_id))
-			+ (SELECT count(*) FROM gold.dim_item d WHERE NOT EXISTS (SELECT 1 FROM silver.stg_items s WHERE s.item_id = d.item_id))
-			+ (SELECT count(*) FROM gold.dim_site d LEFT JOIN silver.stg_sites s USING (site_id)
-			   WHERE d.site_id <> 'ALL' AND (s.site_id IS NULL OR d.deposito IS DISTINCT FROM s.deposito))`).Scan(&changed)
+	itemPass := opts.Full || newKeys > 0
+	if !itemPass {
+		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM bronze.erp_requisitions WHERE _load_id = ANY ($1))
+			OR EXISTS (SELECT 1 FROM bronze.erp_items WHERE _load_id = ANY ($1))
+			OR (NOT EXISTS (SELECT 1 FROM silver.item_map) AND EXISTS (SELECT 1 FROM silver.ml_keys))`, pending).Scan(&itemPass)
 		if err != nil {
-			return fmt.Errorf("refresh: compare key resolution: %w", err)
-		}
-		if changed > 0 {
-			r.log.Info("refresh: item/site resolution changed, recomputing every date", "changed", changed)
-			fc, inv, fcSet, invSet = Window{All: true}, Window{All: true}, true, true
+			return fmt.Errorf("refresh: item keys of loads %v: %w", pending, err)
 		}
 	}
-	if _, err = tx.Exec(ctx, `DELETE FROM silver.series_map`); err != nil {
-		return fmt.Errorf("refresh: series map: %w", err)
-	}
-	if _, err = tx.Exec(ctx, `INSERT INTO silver.series_map SELECT item_raw, site_raw, series_raw, item_id, site_id FROM silver.series_map_v`); err != nil {
-		return fmt.Errorf("refresh: series map: %w", err)
-	}
-	if _, err = tx.Exec(ctx, `ANALYZE silver.ml_keys, silver.series_map`); err != nil {
-		return fmt.Errorf("refresh: analyze keys: %w", err)
-	}
-
+	r.log.Debug("refresh: item resolution", "recompute", itemPass, "new_or_changed_ml_keys", newKeys)
 	changes := map[string]*Window{}
 	count := func(table, q string, args ...any) (int64, error) {
 		var n int64
@@ -265,19 +259,75 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 		res.Rows[table] += n
 		return n, nil
 	}
-	for _, d := range []struct{ table, fn string }{{TableDimItem, "gold.refresh_dim_item"}, {TableDimSite, "gold.refresh_dim_site"}} {
-		n, err := count(d.table, `SELECT `+d.fn+`()`)
+	if itemPass {
+		t0 := time.Now()
+		if _, err = tx.Exec(ctx, `SELECT silver.refresh_item_map()`); err != nil {
+			return fmt.Errorf("refresh: item map: %w", err)
+		}
+		if _, err = tx.Exec(ctx, `ANALYZE silver.item_map`); err != nil {
+			return fmt.Errorf("refresh: analyze item map: %w", err)
+		}
+		if !opts.Full {
+			var changed int64
+			err = tx.QueryRow(ctx, `SELECT
+				(SELECT count(*) FROM silver.series_map o JOIN silver.series_map_v n USING (item_raw, site_raw, series_raw)
+				 WHERE (o.item_id, o.site_id) IS DISTINCT FROM (n.item_id, n.site_id))
+				+ (SELECT count(*) FROM gold.dim_item d WHERE NOT EXISTS (SELECT 1 FROM silver.stg_items s WHERE s.item_id = d.item_id))`).Scan(&changed)
+			if err != nil {
+				return fmt.Errorf("refresh: compare key resolution: %w", err)
+			}
+			if changed > 0 {
+				r.log.Info("refresh: item resolution changed, recomputing every date", "changed", changed)
+				fc, inv, fcSet, invSet = Window{All: true}, Window{All: true}, true, true
+			}
+		}
+		if _, err = tx.Exec(ctx, `DELETE FROM silver.series_map`); err != nil {
+			return fmt.Errorf("refresh: series map: %w", err)
+		}
+		if _, err = tx.Exec(ctx, `INSERT INTO silver.series_map SELECT item_raw, site_raw, series_raw, item_id, site_id FROM silver.series_map_v`); err != nil {
+			return fmt.Errorf("refresh: series map: %w", err)
+		}
+		if _, err = tx.Exec(ctx, `ANALYZE silver.ml_keys, silver.series_map`); err != nil {
+			return fmt.Errorf("refresh: analyze keys: %w", err)
+		}
+		if _, err = tx.Exec(ctx, `SELECT silver.refresh_demand_daily()`); err != nil {
+			return fmt.Errorf("refresh: daily demand: %w", err)
+		}
+		r.log.Debug("refresh step", "table", "silver item resolution", "duration", time.Since(t0).Round(time.Millisecond))
+		n, err := count(TableDimItem, `SELECT gold.refresh_dim_item()`)
 		if err != nil {
 			return err
 		}
 		if n > 0 || opts.Full {
-			changes[d.table] = &Window{All: true}
+			changes[TableDimItem] = &Window{All: true}
 		}
+	} else {
+		res.Rows[TableDimItem] = 0 // unchanged: no load can change the item resolution
+	}
+	if !opts.Full {
+		// A site whose depot changes changes the actual of every date.
+		var changed int64
+		err = tx.QueryRow(ctx, `SELECT count(*) FROM gold.dim_site d LEFT JOIN silver.stg_sites s USING (site_id)
+			WHERE d.site_id <> 'ALL' AND (s.site_id IS NULL OR d.deposito IS DISTINCT FROM s.deposito)`).Scan(&changed)
+		if err != nil {
+			return fmt.Errorf("refresh: compare sites: %w", err)
+		}
+		if changed > 0 {
+			r.log.Info("refresh: site depots changed, recomputing every date", "changed", changed)
+			fc, inv, fcSet, invSet = Window{All: true}, Window{All: true}, true, true
+		}
+	}
+	n, err := count(TableDimSite, `SELECT gold.refresh_dim_site()`)
+	if err != nil {
+		return err
+	}
+	if n > 0 || opts.Full {
+		changes[TableDimSite] = &Window{All: true}
 	}
 
 	// ERP coverage: days inside it without demand have actual 0, outside NULL.
 	var covFrom, covTo, prevFrom, prevTo nullDate
-	if err = tx.QueryRow(ctx, `SELECT min(date), max(date) FROM silver.stg_demand`).Scan(&covFrom, &covTo); err != nil {
+	if err = tx.QueryRow(ctx, `SELECT min(date), max(date) FROM silver.demand_daily`).Scan(&covFrom, &covTo); err != nil {
 		return fmt.Errorf("refresh: demand coverage: %w", err)
 	}
 	err = tx.QueryRow(ctx, `SELECT demand_from, demand_to FROM meta.refreshes WHERE status = 'ok'
@@ -296,6 +346,12 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 		if _, err := count(TableFactForecast, `SELECT gold.refresh_fact_forecast($1, $2)`, f0, f1); err != nil {
 			return err
 		}
+		if fc.All {
+			// Statistics of the rebuilt table for the steps below and for readers.
+			if _, err := tx.Exec(ctx, `ANALYZE gold.fact_forecast`); err != nil {
+				return fmt.Errorf("refresh: analyze %s: %w", TableFactForecast, err)
+			}
+		}
 		var a1 any
 		if !fc.All {
 			a1 = fc.To.AddDate(0, 0, rollingLookbackDays)
@@ -309,6 +365,11 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 			agg.To = agg.To.AddDate(0, 0, rollingLookbackDays)
 		}
 		changes[TableAggRolling] = &agg
+		if fc.All {
+			if _, err := tx.Exec(ctx, `ANALYZE gold.agg_forecast_rolling`); err != nil {
+				return fmt.Errorf("refresh: analyze %s: %w", TableAggRolling, err)
+			}
+		}
 		res.Forecast = &fc
 	}
 	if invSet {
@@ -326,7 +387,7 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 		changes[TableFactExternal] = &Window{All: true}
 		res.External = true
 	}
-	n, err := count(TableDimTime, `SELECT gold.fill_dim_time(
+	n, err = count(TableDimTime, `SELECT gold.fill_dim_time(
 		least((SELECT min(date) FROM gold.fact_forecast), (SELECT min(date) FROM gold.fact_inventory),
 		      (SELECT min(date) FROM gold.fact_external_daily), $1::date),
 		greatest((SELECT max(date) FROM gold.fact_forecast), (SELECT max(date) FROM gold.fact_inventory),

@@ -463,3 +463,51 @@ func TestFileNameItemIDsResolveToKnownKey(t *testing.T) {
 		t.Errorf("item-level actual %v (%v), want 2", actual, err)
 	}
 }
+
+// The daily case: one new day of forecasts appended after the history (the
+// rolling aggregates of the few new dates are computed per row, not with
+// window functions) must give the figures of a full rebuild.
+func TestIncrementalNewDayEqualsFull(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	sc := newScenario()
+	for _, l := range sc.loads {
+		l(t, db.Pool)
+	}
+	run(t, db.Pool, false)
+	start := day("2025-01-01")
+	gen := time.Date(2025, 4, 5, 12, 0, 0, 0, time.UTC)
+	for i, d := range []int{90, 91, 95} { // consecutive days, then a gap
+		var rows []fcRow
+		for _, key := range []string{"FERRAMENTAS_ALICATE UNIVERSAL", "ABRASIVOS_BATERIA 9V"} {
+			for _, s := range sites {
+				for _, src := range []string{"prophet", "ensemble"} {
+					r := fcRow{Item: key, Site: s.id, Deposito: s.depot, Date: start.AddDate(0, 0, d),
+						Forecast: float64(7+i) + 0.1, Source: src, Model: "m9", Dataset: "ds1", Generated: gen}
+					if src == "ensemble" && s.id == "10" {
+						r.Actual = fp(float64(3 + i))
+					}
+					rows = append(rows, r)
+				}
+			}
+		}
+		addForecasts(t, db.Pool, fmt.Sprintf("day_%d.csv", d), rows)
+		res := run(t, db.Pool, false)
+		if res.Forecast == nil || res.Forecast.All {
+			t.Fatalf("day %d: forecast window %v, want the new day", d, res.Forecast)
+		}
+		var aggRows int
+		if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM gold.agg_forecast_rolling WHERE date = $1`,
+			start.AddDate(0, 0, d)).Scan(&aggRows); err != nil || aggRows == 0 {
+			t.Fatalf("day %d: %d rolling rows (%v)", d, aggRows, err)
+		}
+	}
+	inc := snapshot(t, db.Pool)
+	run(t, db.Pool, true)
+	full := snapshot(t, db.Pool)
+	for name := range full {
+		if inc[name] != full[name] {
+			t.Errorf("%s differs between incremental and full refresh:\n%s", name, firstDiff(inc[name], full[name]))
+		}
+	}
+}

@@ -606,6 +606,14 @@ type MetaWatermark struct {
 	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
 }
 
+// silver.stg_demand summed per (date, item_id) (deposito NULL) and per (date, item_id, deposito); kept by refresh.
+type SilverDemandDaily struct {
+	Date     pgtype.Date `json:"date"`
+	ItemID   string      `json:"item_id"`
+	Deposito *string     `json:"deposito"`
+	Quantity float64     `json:"quantity"`
+}
+
 // Bronze rows that silver leaves out for a missing key, with their count and summed quantity (checked by novawh check).
 type SilverDroppedRow struct {
 	TableName string  `json:"table_name"`
@@ -640,8 +648,15 @@ type SilverErpLine struct {
 	SupplierName  bool        `json:"supplier_name"`
 }
 
-// Canonical item_id per matching key (silver.norm_key); rank 1 = ML item id, 2 = ERP FAMÍLIA_MATERIAL, 3 = item master id, 4 = series key only.
+// Canonical item_id per matching key (silver.norm_key); rank 1 = ML item id, 2 = ERP FAMÍLIA_MATERIAL, 3 = item master id, 4 = series key only. Snapshot of silver.item_map_v kept by refresh.
 type SilverItemMap struct {
+	Norm   string `json:"norm"`
+	ItemID string `json:"item_id"`
+	Rank   int32  `json:"rank"`
+}
+
+// Canonical item_id per matching key computed from silver (refresh copies it into silver.item_map).
+type SilverItemMapV struct {
 	Norm   string `json:"norm"`
 	ItemID string `json:"item_id"`
 	Rank   int32  `json:"rank"`
