@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -108,7 +110,7 @@ func WriteRejects(ctx context.Context, tx pgx.Tx, id int64, rejects []Reject) er
 			if r.Column != "" {
 				col = r.Column
 			}
-			return []any{id, r.Line, col, r.Reason, sanitize(r.Raw)}, nil
+			return []any{id, r.Line, col, r.Reason, SanitizeText(r.Raw)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("ledger: write %d rejected rows: %w", len(rejects), err)
@@ -144,7 +146,7 @@ func RecordSkip(ctx context.Context, q Querier, l Load, reason string) (int64, e
 func record(ctx context.Context, q Querier, l Load, c Counts, status string, cause error) (int64, error) {
 	msg := ""
 	if cause != nil {
-		msg = sanitize(cause.Error())
+		msg = SanitizeText(cause.Error())
 	}
 	var id int64
 	err := q.QueryRow(ctx, `INSERT INTO meta.loads
@@ -160,16 +162,13 @@ func record(ctx context.Context, q Querier, l Load, c Counts, status string, cau
 	return id, nil
 }
 
-// sanitize removes NUL bytes, which PostgreSQL text cannot hold, and
-// replaces invalid UTF-8 so that any raw line can be stored.
-func sanitize(s string) string {
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if r == 0 {
-			out = append(out, '\uFFFD')
-			continue
-		}
-		out = append(out, r)
+// SanitizeText makes any text storable in PostgreSQL: NUL bytes, which
+// text cannot hold, and invalid UTF-8 become U+FFFD. Text that needs no
+// change is returned as is, without allocating.
+func SanitizeText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
 	}
-	return string(out)
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }

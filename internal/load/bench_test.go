@@ -20,6 +20,7 @@ import (
 
 	"github.com/novacorrente/novawh/internal/pgtest"
 	"github.com/novacorrente/novawh/internal/registry"
+	"github.com/novacorrente/novawh/internal/testbin"
 )
 
 // BenchmarkLoadVsPsqlCopy times, in one run, `psql \copy` of a 2,000,000-row
@@ -41,7 +42,7 @@ func BenchmarkLoadVsPsqlCopy(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("NOVAWH_BENCH_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	bin := novawhBinary(b)
+	bin := testbin.Path(b)
 	file := filepath.Join(b.TempDir(), "forecasts_2m.csv")
 	const rows = 2_000_000
 	size := writeForecastCSV(b, file, rows, 1)

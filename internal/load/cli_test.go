@@ -12,41 +12,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/testbin"
 )
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-	binDir  string
-)
-
-// novawhBinary builds cmd/novawh once per test binary.
-func novawhBinary(tb testing.TB) string {
-	tb.Helper()
-	binOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "novawh-load-bin-")
-		if binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "novawh")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/novawh")
-		cmd.Dir = repoRoot(tb)
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		tb.Fatal(binErr)
-	}
-	return binPath
-}
 
 // writeForecastCSV writes n rows in the benchmark's 11-column shape and
 // returns the file's size.
@@ -87,7 +58,7 @@ func TestKillMidFile(t *testing.T) {
 		t.Skip("builds the binary and writes a 40 MB file")
 	}
 	t.Parallel()
-	bin := novawhBinary(t)
+	bin := testbin.Path(t)
 	for _, streams := range []int{1, 2} {
 		t.Run(fmt.Sprintf("streams=%d", streams), func(t *testing.T) {
 			db := pgtest.New(t)
@@ -175,7 +146,7 @@ func TestCLIJSON(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	t.Parallel()
-	bin := novawhBinary(t)
+	bin := testbin.Path(t)
 	db := pgtest.New(t)
 	run := func(args ...string) (string, string, int) {
 		cmd := exec.Command(bin, append([]string{"--database-url", db.URL, "--log-file", ""}, args...)...)

@@ -14,13 +14,12 @@ import (
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/pgtest"
 	"github.com/novacorrente/novawh/internal/registry"
+	"github.com/novacorrente/novawh/internal/testbin"
 )
 
 func TestMain(m *testing.M) {
 	code := pgtest.Run(m)
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -662,7 +661,7 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 		}
 	}
 	// Serialise with concurrent loads of the same content, then look again.
-	if err := lockContent(ctx, tx, src.Name, in.sha); err != nil {
+	if err := ledger.Lock(ctx, tx, src.Name, in.sha); err != nil {
 		return bail(counts, err)
 	}
 	if !opts.Force {
@@ -904,8 +903,8 @@ func (r *rejectWriter) add(rj ledger.Reject) error {
 	} else {
 		b = appendText(b, rj.Column)
 	}
-	b = appendText(b, sanitizeText(rj.Reason))
-	b = appendText(b, sanitizeText(rj.Raw))
+	b = appendText(b, ledger.SanitizeText(rj.Reason))
+	b = appendText(b, ledger.SanitizeText(rj.Raw))
 	r.buf = b
 	_, err := r.w.Write(b)
 	return err
@@ -914,16 +913,6 @@ func (r *rejectWriter) add(rj ledger.Reject) error {
 func appendText(dst []byte, s string) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(s)))
 	return append(dst, s...)
-}
-
-// sanitizeText makes any text storable in PostgreSQL: NUL bytes and
-// invalid UTF-8 become U+FFFD.
-func sanitizeText(s string) string {
-	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
-		return s
-	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }
 
 func (l *Loader) writeRejects(ctx context.Context, tx pgx.Tx, rej *spill) error {
@@ -995,11 +984,3 @@ func (l *Loader) logResult(r Result, elapsed time.Duration, c *ledger.Counts) {
 	l.log.Info("load", attrs...)
 }
 
-// lockContent serialises loads of one source and content until tx ends.
-// (ledger.Lock passes a NUL separator, which PostgreSQL text refuses.)
-func lockContent(ctx context.Context, tx pgx.Tx, source, sha string) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "novawh.load/"+source+"/"+sha); err != nil {
-		return fmt.Errorf("lock %s content %s: %w", source, short(sha), err)
-	}
-	return nil
-}

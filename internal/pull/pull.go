@@ -328,11 +328,9 @@ func (p *Puller) commit(ctx context.Context, l ledger.Load, key string, resp *re
 		return out, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-	// Serialise concurrent pulls of the same URL and content (ledger.Lock
-	// would do, but it joins its key with a NUL byte, which text refuses).
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-		"pull|"+l.Source+"|"+l.FileName+"|"+l.SHA256); err != nil {
-		return out, fmt.Errorf("lock %s: %w", l.FileName, err)
+	// Serialise concurrent pulls of the same content.
+	if err := ledger.Lock(ctx, tx, l.Source, l.SHA256); err != nil {
+		return out, err
 	}
 	var earlier int64
 	err = tx.QueryRow(ctx, `SELECT load_id FROM meta.loads WHERE source = $1 AND file_name = $2 AND file_sha256 = $3
