@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/testbin"
 )
 
 // benchSeedSQL generates gold.fact_forecast rows shaped like the real ML
@@ -59,7 +60,7 @@ func BenchmarkExport(b *testing.B) {
 		partBy = v
 	}
 	ctx := context.Background()
-	bin := buildNovawh(b)
+	bin := testbin.Path(b)
 	db, err := pgtest.NewE(ctx)
 	if err != nil {
 		b.Fatal(err)

@@ -10,42 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/testbin"
 )
-
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// buildNovawh builds cmd/novawh once per test binary.
-func buildNovawh(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "novawh-export-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "novawh")
-		cmd := exec.Command("go", "build", "-o", builtBin, "github.com/novacorrente/novawh/cmd/novawh")
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = err
-			builtBin = string(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build ./cmd/novawh: %v\n%s", buildErr, builtBin)
-	}
-	return builtBin
-}
 
 func novawhExport(bin, url string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, append([]string{"export", "--database-url", url, "--log-file", ""}, args...)...)
@@ -58,7 +29,7 @@ func novawhExport(bin, url string, args ...string) *exec.Cmd {
 // and a re-run produces exactly what an uninterrupted export produces.
 func TestCrashSafety(t *testing.T) {
 	t.Parallel()
-	bin := buildNovawh(t)
+	bin := testbin.Path(t)
 	db := pgtest.New(t)
 	seedGold(t, db.Pool, seed{day0: day0, days: 90, items: 60, sites: 10})
 	root := filepath.Join(t.TempDir(), "exports")

@@ -21,13 +21,12 @@ import (
 
 	"github.com/novacorrente/novawh/internal/pgtest"
 	"github.com/novacorrente/novawh/internal/registry"
+	"github.com/novacorrente/novawh/internal/testbin"
 )
 
 func TestMain(m *testing.M) {
 	code := pgtest.Run(m)
-	if builtBin != "" && buildErr == nil {
-		_ = os.RemoveAll(filepath.Dir(builtBin)) // the novawh binary the crash test and benchmark built
-	}
+	testbin.Cleanup() // the novawh binary the crash test and benchmark built
 	os.Exit(code)
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/novacorrente/novawh/internal/pglocal"
 	"github.com/novacorrente/novawh/internal/pgtest"
 )
 
@@ -68,7 +68,14 @@ func startMinio(t *testing.T) *minioServer {
 		}
 		t.Skip(msg)
 	}
-	port, cport := freePort(t), freePort(t)
+	port, err := pglocal.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cport, err := pglocal.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &minioServer{endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), user: "novawh-test", secret: "s3cr3t-" + fmt.Sprint(time.Now().UnixNano()),
 		done: make(chan struct{}), out: &lockedBuffer{}}
 	s.cmd = exec.Command(bin, "server", t.TempDir(), "--quiet",
@@ -122,16 +129,6 @@ func (s *minioServer) client(t *testing.T) *minio.Client {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 type lockedBuffer struct {

@@ -26,27 +26,20 @@ import (
 
 	"github.com/novacorrente/novawh/internal/export"
 	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/testbin"
 )
 
 var binPath string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "novawh-fault-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "novawh")
-	build := exec.Command("go", "build", "-o", binPath, "./cmd/novawh")
-	build.Dir = repoRoot()
-	build.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "fault tests: go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
+	var err error
+	if binPath, err = testbin.Build(); err != nil {
+		fmt.Fprintln(os.Stderr, "fault tests:", err)
+		testbin.Cleanup()
 		os.Exit(1)
 	}
 	code := pgtest.Run(m)
-	os.RemoveAll(dir)
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
