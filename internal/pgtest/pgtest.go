@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/novacorrente/novawh/internal/dbconn"
 	"github.com/novacorrente/novawh/internal/migrate"
 	"github.com/novacorrente/novawh/internal/pglocal"
 	"github.com/novacorrente/novawh/migrations"
@@ -23,7 +24,6 @@ import (
 
 var (
 	adminURL   string
-	serverMu   sync.Mutex
 	tmplOnce   sync.Once
 	tmplName   string
 	tmplErr    error
@@ -109,10 +109,7 @@ func AdminURL() string { return adminURL }
 // caller drops it with Drop.
 func NewE(ctx context.Context) (*DB, error) {
 	if adminURL == "" {
-		if skipReason != "" {
-			return nil, fmt.Errorf("%s", skipReason)
-		}
-		return nil, fmt.Errorf("pgtest.Run was not called from TestMain")
+		return nil, errNoServer()
 	}
 	tmplOnce.Do(func() { tmplName, tmplErr = ensureTemplate(ctx) })
 	if tmplErr != nil {
@@ -121,14 +118,21 @@ func NewE(ctx context.Context) (*DB, error) {
 	return newDB(ctx, tmplName)
 }
 
+func errNoServer() error {
+	if skipReason != "" {
+		return fmt.Errorf("%s", skipReason)
+	}
+	return fmt.Errorf("pgtest.Run was not called from TestMain")
+}
+
 func newDB(ctx context.Context, template string) (*DB, error) {
 	if adminURL == "" {
-		return nil, fmt.Errorf("pgtest.Run was not called from TestMain")
+		return nil, errNoServer()
 	}
 	name := "t_" + randHex(8)
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", redact(adminURL), err)
+		return nil, fmt.Errorf("connect %s: %w", dbconn.Redact(adminURL), err)
 	}
 	defer admin.Close(ctx)
 	var lastErr error
@@ -175,8 +179,6 @@ func (d *DB) Drop(ctx context.Context) {
 // ensureTemplate builds (once per server and migration set) a migrated
 // template database; concurrent test binaries serialise on an advisory lock.
 func ensureTemplate(ctx context.Context) (string, error) {
-	serverMu.Lock()
-	defer serverMu.Unlock()
 	hash, err := migrationsHash()
 	if err != nil {
 		return "", err
@@ -184,7 +186,7 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	name := "novawh_tmpl_" + hash[:12]
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		return "", fmt.Errorf("connect %s: %w", redact(adminURL), err)
+		return "", fmt.Errorf("connect %s: %w", dbconn.Redact(adminURL), err)
 	}
 	defer admin.Close(ctx)
 	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(727001)"); err != nil {

@@ -11,12 +11,3 @@ func withDatabase(u, db string) string {
 	p.Path = "/" + db
 	return p.String()
 }
-
-// redact hides a password in a URL for error messages.
-func redact(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(unparsable database URL)"
-	}
-	return p.Redacted()
-}
