@@ -4,13 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/novacorrente/novawh/internal/alert"
-	"github.com/novacorrente/novawh/internal/config"
-	"github.com/novacorrente/novawh/internal/dbconn"
 	nightly "github.com/novacorrente/novawh/internal/run"
 )
 
@@ -71,52 +67,32 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			file, err := config.Load(cfgPath)
-			if err != nil {
-				return Usage(err)
-			}
-			cfg, err := nightly.LoadConfig(file)
-			if err != nil {
-				return Usage(err)
-			}
-			if len(inputs) > 0 || inputsDir != "" {
-				var all []nightly.Input
-				if inputsDir != "" {
-					if all, err = nightly.InputsFromDir(inputsDir); err != nil {
-						return Usage(err)
-					}
-				}
-				flagged, err := nightly.ParseInputs(inputs, meta)
-				if err != nil {
-					return Usage(err)
-				}
-				cfg.Inputs = append(all, flagged...)
-			}
-			if webhook == "" {
-				webhook = os.Getenv(alert.EnvWebhook)
-			}
-			if webhook == "" {
-				webhook = cfg.Alert.Webhook
-			}
-			if err := alert.Validate(webhook); err != nil {
-				return Usage(err)
-			}
 			if opts.LockWait < 0 {
 				return Usage(errors.New("--wait must not be negative"))
 			}
-			reg, err := app.Registry()
+			job, err := newNightlyJob(app, jobSpec{ConfigPath: cfgPath, Webhook: webhook, Trigger: "cli",
+				Edit: func(cfg *nightly.Config) error {
+					if len(inputs) == 0 && inputsDir == "" {
+						return nil
+					}
+					var all []nightly.Input
+					if inputsDir != "" {
+						var err error
+						if all, err = nightly.InputsFromDir(inputsDir); err != nil {
+							return err
+						}
+					}
+					flagged, err := nightly.ParseInputs(inputs, meta)
+					if err != nil {
+						return err
+					}
+					cfg.Inputs = append(all, flagged...)
+					return nil
+				}})
 			if err != nil {
 				return err
 			}
-			log := app.Logger()
-			sender := alert.New(webhook, log)
-			sender.Attempts, sender.Backoff = cfg.Alert.Attempts, cfg.Alert.Backoff
-			pcfg, err := dbconn.ParseConfig(app.DSN())
-			if err != nil {
-				return Usage(err)
-			}
-			job := &nightly.Job{ConnConfig: pcfg.ConnConfig, Registry: reg, File: file, Config: cfg,
-				Log: log, Alert: sender, Trigger: "cli", Opts: opts}
+			job.Opts = opts
 			pool, err := app.Pool(ctx)
 			if err != nil {
 				var se *nightly.StartError

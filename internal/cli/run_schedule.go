@@ -3,12 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
-	"os"
 	"sync"
 
-	"github.com/novacorrente/novawh/internal/alert"
-	"github.com/novacorrente/novawh/internal/config"
-	"github.com/novacorrente/novawh/internal/dbconn"
 	nightly "github.com/novacorrente/novawh/internal/run"
 	"github.com/novacorrente/novawh/internal/schedule"
 )
@@ -20,44 +16,22 @@ import (
 // job it is running, which is cancelled with ctx) has stopped.
 func startRunSchedule(ctx context.Context, app *App, cfgPath, spec, tz string) (wait func(), err error) {
 	noop := func() {}
-	file, err := config.Load(cfgPath)
+	log := app.Logger().With("component", "schedule")
+	tmpl, err := newNightlyJob(app, jobSpec{ConfigPath: cfgPath, Trigger: "schedule", Log: log})
 	if err != nil {
-		return noop, Usage(err)
-	}
-	cfg, err := nightly.LoadConfig(file)
-	if err != nil {
-		return noop, Usage(err)
+		return noop, err
 	}
 	if spec == "" {
-		spec = cfg.Schedule
+		spec = tmpl.Config.Schedule
 	}
 	if tz == "" {
-		tz = cfg.ScheduleTZ
+		tz = tmpl.Config.ScheduleTZ
 	}
 	if spec == "" {
 		return noop, nil
 	}
-	webhook := os.Getenv(alert.EnvWebhook)
-	if webhook == "" {
-		webhook = cfg.Alert.Webhook
-	}
-	if err := alert.Validate(webhook); err != nil {
-		return noop, Usage(err)
-	}
-	reg, err := app.Registry()
-	if err != nil {
-		return noop, err
-	}
-	pcfg, err := dbconn.ParseConfig(app.DSN())
-	if err != nil {
-		return noop, Usage(err)
-	}
-	log := app.Logger().With("component", "schedule")
-	sender := alert.New(webhook, log)
-	sender.Attempts, sender.Backoff = cfg.Alert.Attempts, cfg.Alert.Backoff
 	job := func(ctx context.Context) {
-		j := &nightly.Job{ConnConfig: pcfg.ConnConfig, Registry: reg, File: file, Config: cfg,
-			Log: log, Alert: sender, Trigger: "schedule"}
+		j := *tmpl
 		pool, err := app.Pool(ctx)
 		if err != nil {
 			_ = j.StartFailed(ctx, err)

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/novacorrente/novawh/internal/alert"
-	"github.com/novacorrente/novawh/internal/config"
-	"github.com/novacorrente/novawh/internal/dbconn"
 	nightly "github.com/novacorrente/novawh/internal/run"
 	"github.com/novacorrente/novawh/internal/serve"
 )
@@ -26,29 +23,11 @@ func init() { NewServeRefresher = newServeRefresher }
 
 // newServeRefresher wires the API's refresh endpoint to the nightly job.
 func newServeRefresher(app *App, configPath string) (serve.Refresher, error) {
-	file, err := config.Load(configPath)
-	if err != nil {
-		return nil, Usage(err)
-	}
-	cfg, err := nightly.LoadConfig(file)
-	if err != nil {
-		return nil, Usage(err)
-	}
-	reg, err := app.Registry()
+	tmpl, err := newNightlyJob(app, jobSpec{ConfigPath: configPath, Trigger: "api",
+		Log: app.Logger().With("component", "api-refresh")})
 	if err != nil {
 		return nil, err
 	}
-	pcfg, err := dbconn.ParseConfig(app.DSN())
-	if err != nil {
-		return nil, Usage(err)
-	}
-	webhook := os.Getenv(alert.EnvWebhook)
-	if webhook == "" {
-		webhook = cfg.Alert.Webhook
-	}
-	log := app.Logger().With("component", "api-refresh")
-	sender := alert.New(webhook, log)
-	sender.Attempts, sender.Backoff = cfg.Alert.Attempts, cfg.Alert.Backoff
 	return serve.RefresherFunc(func(ctx context.Context, source string, force bool) (any, error) {
 		opts := nightly.Options{SkipExport: true, Full: force, Offline: os.Getenv("NOVAWH_OFFLINE") != ""}
 		switch source {
@@ -64,8 +43,8 @@ func newServeRefresher(app *App, configPath string) (serve.Refresher, error) {
 		if err != nil {
 			return nil, err
 		}
-		j := &nightly.Job{Pool: pool, ConnConfig: pcfg.ConnConfig, Registry: reg, File: file, Config: cfg,
-			Log: log, Alert: sender, Trigger: "api", Opts: opts}
+		j := *tmpl
+		j.Pool, j.Opts = pool, opts
 		rep, err := j.Execute(ctx)
 		if err != nil {
 			var be *nightly.BusyError
