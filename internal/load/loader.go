@@ -983,4 +983,3 @@ func (l *Loader) logResult(r Result, elapsed time.Duration, c *ledger.Counts) {
 	}
 	l.log.Info("load", attrs...)
 }
-
