@@ -80,7 +80,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else if isUsageError(err) {
 		code = ExitUsage
 	}
-	fmt.Fprintf(stderr, "novawh: error: %s\n", oneLine(err))
+	fmt.Fprintf(stderr, "novawh: error: %s\n", logx.OneLine(err.Error()))
 	return code
 }
 
@@ -187,8 +187,4 @@ func isUsageError(err error) bool {
 	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "unknown flag") ||
 		strings.HasPrefix(s, "accepts ") || strings.HasPrefix(s, "requires ") ||
 		strings.HasPrefix(s, "invalid argument")
-}
-
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/novacorrente/novawh/internal/logx"
 )
 
 // Resolve picks the connection string: the flag value, else DATABASE_URL,
@@ -78,7 +80,5 @@ func oneLine(err error) string {
 	if errors.As(err, &pgErr) {
 		return pgErr.Message
 	}
-	s := err.Error()
-	s = strings.ReplaceAll(s, "\n", " ")
-	return s
+	return logx.OneLine(err.Error())
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Options choose the format and destinations.
@@ -47,4 +48,10 @@ func New(stderr io.Writer, opts Options) (*slog.Logger, io.Closer, error) {
 	// the terminal gets the chosen format.
 	fh := slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})
 	return slog.New(slog.NewMultiHandler(h, fh)), f, nil
+}
+
+// OneLine flattens a message for one-line errors, log fields, tables and
+// alerts: line breaks become "; " and runs of white space one space.
+func OneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
 }

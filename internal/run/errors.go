@@ -45,8 +45,3 @@ func connLost(err error) bool {
 		strings.Contains(s, "unexpected EOF") || strings.Contains(s, "failed to connect") ||
 		strings.Contains(s, "terminating connection")
 }
-
-// oneLine flattens an error message for tables, alerts and the database.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
-}

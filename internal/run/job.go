@@ -13,6 +13,7 @@ import (
 
 	"github.com/novacorrente/novawh/internal/alert"
 	"github.com/novacorrente/novawh/internal/config"
+	"github.com/novacorrente/novawh/internal/logx"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -136,7 +137,7 @@ func (j *Job) startFailed(ctx context.Context, log *slog.Logger, code int, err e
 	if j.Alert.Enabled() {
 		host, _ := os.Hostname()
 		text := fmt.Sprintf(":x: novawh run on %s could not start (exit %d) after %s.\nError: %s",
-			host, code, alert.FormatDuration(took), oneLine(err.Error()))
+			host, code, alert.FormatDuration(took), logx.OneLine(err.Error()))
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
 		if aerr := j.Alert.Send(actx, text); aerr != nil {

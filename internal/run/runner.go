@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/internal/alert"
+	"github.com/novacorrente/novawh/internal/logx"
 	"github.com/novacorrente/novawh/internal/run/fault"
 )
 
@@ -247,7 +248,7 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 		if err != nil {
 			err = explainDB(err)
 			st.Status = StepFailed
-			st.Error = oneLine(alert.Redact(err.Error()))
+			st.Error = logx.OneLine(alert.Redact(err.Error()))
 			if errors.Is(err, ErrQuality) {
 				quality = true
 			}
@@ -282,7 +283,7 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 		rep.Status, rep.ExitCode = RunFailed, ExitFailed
 	}
 	if firstErr != nil {
-		rep.Error = oneLine(alert.Redact(firstErr.Error()))
+		rep.Error = logx.OneLine(alert.Redact(firstErr.Error()))
 	}
 	if err := r.finish(ctx, rep); err != nil {
 		log.Error("could not record the run's outcome in meta.runs (the next run marks it abandoned)", "err", err)

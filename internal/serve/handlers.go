@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/novacorrente/novawh/internal/logx"
 	"github.com/novacorrente/novawh/internal/store"
 )
 
@@ -627,7 +628,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
 	var one bool
 	if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM gold.dim_item)").Scan(&one); err != nil {
-		h.Database = "error: " + oneLine(err)
+		h.Database = "error: " + logx.OneLine(err.Error())
 		h.Status = "error"
 	}
 	h.DatabaseLatencyMS = float64(time.Since(t0).Microseconds()) / 1000
@@ -658,18 +659,18 @@ func parquetAccess(dir string) string {
 	}
 	st, err := os.Stat(dir)
 	if err != nil {
-		return "error: " + oneLine(err)
+		return "error: " + logx.OneLine(err.Error())
 	}
 	if !st.IsDir() {
 		return "error: " + dir + " is not a directory"
 	}
 	f, err := os.Open(dir)
 	if err != nil {
-		return "error: " + oneLine(err)
+		return "error: " + logx.OneLine(err.Error())
 	}
 	defer f.Close()
 	if _, err := f.Readdirnames(1); err != nil && !errors.Is(err, io.EOF) {
-		return "error: " + oneLine(err)
+		return "error: " + logx.OneLine(err.Error())
 	}
 	return "ok"
 }
@@ -736,8 +737,4 @@ func quoteList(xs []string, max int) string {
 		b.WriteString(strconv.Quote(x))
 	}
 	return b.String()
-}
-
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/novacorrente/novawh/internal/logx"
 )
 
 // Run is one row of meta.runs.
@@ -224,7 +226,7 @@ func layers(ctx context.Context, pool *pgxpool.Pool, timeout time.Duration) ([]L
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			t.Note = "not counted: " + oneLine(err.Error())
+			t.Note = "not counted: " + logx.OneLine(err.Error())
 		} else {
 			t.Rows = &n
 		}
@@ -406,5 +408,3 @@ func truncate(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
