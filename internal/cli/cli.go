@@ -44,6 +44,7 @@ type App struct {
 	LogFormat    string
 	LogFile      string
 	RegistryPath string
+	ConfigPath   string
 	Verbose      bool
 
 	Stdout io.Writer
@@ -109,6 +110,7 @@ Connection: --database-url, else DATABASE_URL, else the standard PG* variables.`
 	pf.StringVar(&app.DatabaseURL, "database-url", "", "PostgreSQL URL (default $DATABASE_URL, then the standard PG* variables)")
 	pf.StringVar(&app.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	pf.StringVar(&app.LogFile, "log-file", envOr("NOVAWH_LOG_FILE", "logs/data_ingestion.log"), "also append JSON log lines to this file (\"\" disables)")
+	pf.StringVar(&app.ConfigPath, "config", "", "configuration file (default ./novawh.yaml, else the copy built into the binary)")
 	pf.StringVar(&app.RegistryPath, "registry", "", "schema registry file (default: the copy of data/schema_registry.json built into the binary)")
 	pf.BoolVarP(&app.Verbose, "verbose", "v", false, "log debug messages")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usage(err) })

@@ -15,9 +15,8 @@ func init() { register(newExportCmd) }
 
 func newExportCmd(app *App) *cobra.Command {
 	var (
-		configPath string
-		asJSON     bool
-		opts       export.Options
+		asJSON bool
+		opts   export.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "export",
@@ -52,7 +51,7 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
   AWS_ENDPOINT_URL=http://127.0.0.1:9000 novawh export --to s3://nova-gold/warehouse --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := config.Load(configPath)
+			f, err := config.Load(app.ConfigPath)
 			if err != nil {
 				return Usage(err)
 			}
@@ -129,6 +128,5 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
 	fl.Int64Var(&opts.MaxRowsPerFile, "max-rows-per-file", export.DefaultMaxRowsPerFile, "start a new part file in a partition after this many rows")
 	fl.IntVar(&opts.Workers, "workers", export.DefaultWorkers, "partitions read and written at once (one database connection each)")
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	fl.StringVar(&configPath, "config", "", "configuration file (default ./novawh.yaml, else the built-in copy)")
 	return cmd
 }

@@ -14,20 +14,19 @@ import (
 // command line (`novawh run`), the scheduler (`serve --schedule`) and the
 // API's refresh endpoint.
 type jobSpec struct {
-	ConfigPath string
-	Webhook    string // "" falls back to NOVAWH_ALERT_WEBHOOK, then run.alert.webhook
-	Trigger    string // cli, schedule or api
-	Log        *slog.Logger
+	Webhook string // "" falls back to NOVAWH_ALERT_WEBHOOK, then run.alert.webhook
+	Trigger string // cli, schedule or api
+	Log     *slog.Logger
 	// Edit, when set, adjusts the run configuration before it is used
 	// (inputs given on the command line).
 	Edit func(*nightly.Config) error
 }
 
-// newNightlyJob builds the nightly job from the configuration file, the
+// newNightlyJob builds the nightly job from the configuration file (--config), the
 // global flags and the alert settings. The caller sets Pool and Opts.
 // Configuration problems are usage errors (exit 2).
 func newNightlyJob(app *App, spec jobSpec) (*nightly.Job, error) {
-	file, err := config.Load(spec.ConfigPath)
+	file, err := config.Load(app.ConfigPath)
 	if err != nil {
 		return nil, Usage(err)
 	}

@@ -18,9 +18,9 @@ func init() { register(newLoadCmd) }
 
 func newLoadCmd(app *App) *cobra.Command {
 	var (
-		cfgPath, source, generatedAt, asOf string
-		asJSON, force                      bool
-		opts                               load.Options
+		source, generatedAt, asOf string
+		asJSON, force             bool
+		opts                      load.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "load --source NAME [flags] FILE|DIR|GLOB...",
@@ -79,7 +79,7 @@ Exit status: 0 when every file loaded or was skipped, 1 when any failed,
 				opts.MaxRejectRatio = 1e-12
 			}
 			opts.Force = force
-			f, err := config.Load(cfgPath)
+			f, err := config.Load(app.ConfigPath)
 			if err != nil {
 				return Usage(err)
 			}
@@ -149,7 +149,6 @@ Exit status: 0 when every file loaded or was skipped, 1 when any failed,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&source, "source", "", "source name from the sources: section of novawh.yaml (required)")
-	fl.StringVar(&cfgPath, "config", "", "configuration file (default ./novawh.yaml, else the copy built into the binary)")
 	fl.BoolVar(&force, "force", false, "load files even when the same content (sha256) was already loaded; silver keeps the latest load")
 	fl.BoolVar(&asJSON, "json", false, `print {"loads":[{"file","source","load_id","status","rows_read","rows_loaded","rows_rejected"}]} on stdout`)
 	fl.Float64Var(&opts.MaxRejectRatio, "max-reject-ratio", load.DefaultMaxRejectRatio, "fail a file whose rejected rows exceed this share of its rows (0..1)")

@@ -25,7 +25,6 @@ func newPullCmd(app *App) *cobra.Command {
 		baseURLs []string
 		asJSON   bool
 		offline  bool
-		cfgPath  string
 		timeout  time.Duration
 	)
 	cmd := &cobra.Command{
@@ -89,7 +88,7 @@ failed, 2 on usage or configuration errors.`,
 				opts.Offline = os.Getenv("NOVAWH_OFFLINE") == "1" || strings.EqualFold(os.Getenv("NOVAWH_OFFLINE"), "true")
 			}
 
-			f, err := config.Load(cfgPath)
+			f, err := config.Load(app.ConfigPath)
 			if err != nil {
 				return Usage(err)
 			}
@@ -162,7 +161,6 @@ failed, 2 on usage or configuration errors.`,
 	fl.StringArrayVar(&baseURLs, "base-url", nil, "override a base URL: URL (one source) or SOURCE=URL; repeatable (tests, mirrors)")
 	fl.BoolVar(&asJSON, "json", false, "print a JSON summary {results: [...], failed: N} on stdout")
 	fl.BoolVar(&offline, "offline", false, "skip every pull with a warning and exit 0 (default from NOVAWH_OFFLINE=1; --offline=false forces pulls)")
-	fl.StringVar(&cfgPath, "config", "", "configuration file (default ./novawh.yaml, else the built-in copy)")
 	fl.DurationVar(&timeout, "timeout", 0, "per-request timeout (default: pull.timeout of the configuration, 60s)")
 	return cmd
 }

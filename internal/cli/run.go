@@ -14,12 +14,12 @@ func init() { register(newRunCmd) }
 
 func newRunCmd(app *App) *cobra.Command {
 	var (
-		cfgPath, webhook string
-		asJSON           bool
-		opts             nightly.Options
-		inputs           []string
-		inputsDir        string
-		meta             nightly.Input
+		webhook   string
+		asJSON    bool
+		opts      nightly.Options
+		inputs    []string
+		inputsDir string
+		meta      nightly.Input
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -70,7 +70,7 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 			if opts.LockWait < 0 {
 				return Usage(errors.New("--wait must not be negative"))
 			}
-			job, err := newNightlyJob(app, jobSpec{ConfigPath: cfgPath, Webhook: webhook, Trigger: "cli",
+			job, err := newNightlyJob(app, jobSpec{Webhook: webhook, Trigger: "cli",
 				Edit: func(cfg *nightly.Config) error {
 					if len(inputs) == 0 && inputsDir == "" {
 						return nil
@@ -138,7 +138,6 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfgPath, "config", "", "configuration file (default ./novawh.yaml, else the copy built into the binary)")
 	f.BoolVar(&asJSON, "json", false, "print the run report as JSON instead of a table")
 	f.BoolVar(&opts.Offline, "offline", false, "skip every API pull with a warning (no network); files are still loaded")
 	f.BoolVar(&opts.SkipPull, "skip-pull", false, "do not run the pull step at all")

@@ -14,10 +14,10 @@ import (
 // run.schedule_tz of the configuration; with no schedule at all it does
 // nothing. The returned wait function blocks until the scheduler (and a
 // job it is running, which is cancelled with ctx) has stopped.
-func startRunSchedule(ctx context.Context, app *App, cfgPath, spec, tz string) (wait func(), err error) {
+func startRunSchedule(ctx context.Context, app *App, spec, tz string) (wait func(), err error) {
 	noop := func() {}
 	log := app.Logger().With("component", "schedule")
-	tmpl, err := newNightlyJob(app, jobSpec{ConfigPath: cfgPath, Trigger: "schedule", Log: log})
+	tmpl, err := newNightlyJob(app, jobSpec{Trigger: "schedule", Log: log})
 	if err != nil {
 		return noop, err
 	}

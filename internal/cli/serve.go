@@ -33,7 +33,7 @@ type serveConfig struct {
 // NewServeRefresher, when set (by the command that owns load+refresh),
 // builds the job POST /api/v1/data/refresh runs. It gets the writer pool's
 // App, never the API's read-only pool. Nil leaves the endpoint disabled.
-var NewServeRefresher func(app *App, configPath string) (serve.Refresher, error)
+var NewServeRefresher func(app *App) (serve.Refresher, error)
 
 func newServeCmd(app *App) *cobra.Command {
 	c := serveConfig{
@@ -49,7 +49,7 @@ func newServeCmd(app *App) *cobra.Command {
 		MaxConns:         10,
 		ParquetDir:       "exports",
 	}
-	var configPath, schedSpec, schedTZ string
+	var schedSpec, schedTZ string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the dashboards' HTTP JSON API over the gold layer",
@@ -81,7 +81,7 @@ on that cron schedule, in --schedule-tz (default America/Sao_Paulo); the
 defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := config.Load(configPath)
+			f, err := config.Load(app.ConfigPath)
 			if err != nil {
 				return Usage(err)
 			}
@@ -124,7 +124,7 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 			defer pool.Close()
 			var refresher serve.Refresher
 			if NewServeRefresher != nil {
-				if refresher, err = NewServeRefresher(app, configPath); err != nil {
+				if refresher, err = NewServeRefresher(app); err != nil {
 					return err
 				}
 			}
@@ -139,7 +139,7 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 			if err != nil {
 				return err
 			}
-			waitSched, err := startRunSchedule(ctx, app, configPath, schedSpec, schedTZ)
+			waitSched, err := startRunSchedule(ctx, app, schedSpec, schedTZ)
 			if err != nil {
 				return err
 			}
@@ -148,7 +148,6 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&configPath, "config", "", "configuration file (default ./novawh.yaml, else the built-in copy)")
 	fl.StringVar(&c.Addr, "addr", c.Addr, "address to listen on (host:port)")
 	fl.StringVar(&c.ReaderRole, "reader-role", c.ReaderRole, "role to SET ROLE to on every connection, e.g. novawh_reader (\"\" = the login user)")
 	fl.DurationVar(&c.StatementTimeout, "statement-timeout", c.StatementTimeout, "PostgreSQL statement_timeout of the API's connections (0 = server default)")

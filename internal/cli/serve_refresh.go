@@ -22,8 +22,8 @@ const (
 func init() { NewServeRefresher = newServeRefresher }
 
 // newServeRefresher wires the API's refresh endpoint to the nightly job.
-func newServeRefresher(app *App, configPath string) (serve.Refresher, error) {
-	tmpl, err := newNightlyJob(app, jobSpec{ConfigPath: configPath, Trigger: "api",
+func newServeRefresher(app *App) (serve.Refresher, error) {
+	tmpl, err := newNightlyJob(app, jobSpec{Trigger: "api",
 		Log: app.Logger().With("component", "api-refresh")})
 	if err != nil {
 		return nil, err

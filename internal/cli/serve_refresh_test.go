@@ -35,9 +35,9 @@ func TestServeRefresherRunsTheJob(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	app := &App{DatabaseURL: db.URL, LogFormat: "text", Stdout: os.Stdout, Stderr: os.Stderr}
+	app := &App{DatabaseURL: db.URL, ConfigPath: cfgPath, LogFormat: "text", Stdout: os.Stdout, Stderr: os.Stderr}
 	defer app.close()
-	r, err := newServeRefresher(app, cfgPath)
+	r, err := newServeRefresher(app)
 	if err != nil {
 		t.Fatal(err)
 	}
