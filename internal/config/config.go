@@ -2,9 +2,11 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -19,7 +21,11 @@ type File struct {
 	Path     string
 	Version  int
 	sections map[string]*yaml.Node
+	raw      []byte
 }
+
+// sectionNames are the top-level sections besides version.
+var sectionNames = []string{"sources", "pull", "run", "serve", "export"}
 
 // Load reads path; "" reads ./novawh.yaml when present, else the copy built
 // into the binary.
@@ -44,7 +50,7 @@ func Parse(b []byte, name string) (*File, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	f := &File{Path: name, sections: map[string]*yaml.Node{}}
+	f := &File{Path: name, sections: map[string]*yaml.Node{}, raw: b}
 	if len(doc.Content) == 0 {
 		return f, nil
 	}
@@ -59,10 +65,11 @@ func Parse(b []byte, name string) (*File, error) {
 			if err := v.Decode(&f.Version); err != nil {
 				return nil, fmt.Errorf("%s:%d:%d: version: %w", name, v.Line, v.Column, err)
 			}
-		case "sources", "pull", "run", "serve", "export":
-			f.sections[k.Value] = v
 		default:
-			return nil, fmt.Errorf("%s:%d:%d: unknown section %q (known: version, sources, pull, run, serve, export)", name, k.Line, k.Column, k.Value)
+			if !slices.Contains(sectionNames, k.Value) {
+				return nil, fmt.Errorf("%s:%d:%d: unknown section %q (known: version, %s)", name, k.Line, k.Column, k.Value, strings.Join(sectionNames, ", "))
+			}
+			f.sections[k.Value] = v
 		}
 	}
 	return f, nil
@@ -71,28 +78,35 @@ func Parse(b []byte, name string) (*File, error) {
 // Has reports whether the section is present.
 func (f *File) Has(section string) bool { return f.sections[section] != nil }
 
-// Decode decodes section into v, rejecting unknown keys. A missing section
-// leaves v untouched.
+// Decode decodes section into v, rejecting unknown keys; errors carry the
+// file's own line numbers. A missing section leaves v untouched.
 func (f *File) Decode(section string, v any) error {
-	n := f.sections[section]
-	if n == nil {
+	if f.sections[section] == nil {
 		return nil
 	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(n); err != nil {
-		return fmt.Errorf("%s: section %s: %w", f.Path, section, err)
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("config: Decode needs a non-nil pointer, not %T", v)
 	}
-	dec := yaml.NewDecoder(&buf)
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			// Line numbers of the re-encoded section are offset from the file:
-			// report them relative to the section's start.
-			return fmt.Errorf("%s: section %q (starting at line %d): %s", f.Path, section, n.Line, te.Error())
+	// Decode the whole document into a struct whose only typed field is the
+	// wanted section (the others are kept as nodes): strict decoding then
+	// applies to that section and positions stay those of the file.
+	fields := make([]reflect.StructField, 0, len(sectionNames)+1)
+	for _, name := range append([]string{"version"}, sectionNames...) {
+		typ := reflect.TypeFor[yaml.Node]()
+		if name == section {
+			typ = rv.Type()
 		}
-		return fmt.Errorf("%s: section %q (line %d): %w", f.Path, section, n.Line, err)
+		fields = append(fields, reflect.StructField{
+			Name: "F_" + name, Type: typ, Tag: reflect.StructTag(`yaml:"` + name + `"`),
+		})
+	}
+	holder := reflect.New(reflect.StructOf(fields))
+	holder.Elem().FieldByName("F_" + section).Set(rv)
+	dec := yaml.NewDecoder(bytes.NewReader(f.raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(holder.Interface()); err != nil {
+		return fmt.Errorf("%s: section %s: %w", f.Path, section, err)
 	}
 	return nil
 }
