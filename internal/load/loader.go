@@ -169,30 +169,36 @@ func (l *Loader) LoadPaths(ctx context.Context, source string, args []string, op
 // name identifies the input in meta.loads; its sha256 is of the bytes. The
 // error is non-nil when the input failed (the Result says why too).
 func (l *Loader) LoadReader(ctx context.Context, source, name string, r io.Reader, opts Options) (Result, error) {
-	src, tbl, ml, err := l.source(source)
-	if err != nil {
+	failed := func(err error) (Result, error) {
 		return Result{File: name, Source: source, Status: ledger.StatusFailed, Error: err.Error()}, err
 	}
+	src, tbl, ml, err := l.source(source)
+	if err != nil {
+		return failed(err)
+	}
 	if err := checkOptions(opts); err != nil {
-		return Result{File: name, Source: source, Status: ledger.StatusFailed, Error: err.Error()}, err
+		return failed(err)
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
 	isParquet := src.Format == "parquet" || (src.Format == "auto" && (bytes.Equal(magic, []byte("PAR1")) || hasExt(name, ".parquet")))
 	if isParquet {
-		// Parquet needs random access: spool the bytes to a temporary file.
+		// Parquet needs random access: spool the bytes to a temporary file,
+		// then load it like a local file (which hashes it from the start).
 		tmp, err := os.CreateTemp("", "novawh-load-*.parquet")
 		if err != nil {
-			return Result{File: name, Source: source, Status: ledger.StatusFailed, Error: err.Error()}, err
+			return failed(err)
 		}
 		defer func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }()
 		if _, err := io.Copy(tmp, br); err != nil {
-			err = fmt.Errorf("%s: spool: %w", name, err)
-			return Result{File: name, Source: source, Status: ledger.StatusFailed, Error: err.Error()}, err
+			return failed(fmt.Errorf("%s: spool: %w", name, err))
+		}
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return failed(fmt.Errorf("%s: spool: %w", name, err))
 		}
 		in, err := fileInput(tmp, name, src)
 		if err != nil {
-			return Result{File: name, Source: source, Status: ledger.StatusFailed, Error: err.Error()}, err
+			return failed(err)
 		}
 		in.sidecar = ""
 		res := l.run(ctx, src, tbl, ml, in, opts)

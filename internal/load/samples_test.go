@@ -151,6 +151,10 @@ func TestLoadReader(t *testing.T) {
 	if err != nil || r.Status != "loaded" || r.RowsLoaded != 60 {
 		t.Errorf("parquet reader: %+v %v", r, err)
 	}
+	pqSum := sha256.Sum256(pq)
+	if got := scalar[string](t, db.Pool, `SELECT file_sha256 FROM meta.loads WHERE load_id = $1`, r.LoadID); got != hex.EncodeToString(pqSum[:]) {
+		t.Errorf("parquet reader recorded sha256 %s, want the bytes' %x", got, pqSum)
+	}
 	// A broken input returns an error and a failed result.
 	r, err = l.LoadReader(ctx, "anatel_5g", "https://example.test/empty.csv", strings.NewReader(""), Options{})
 	if err == nil || r.Status != "failed" || !strings.Contains(err.Error(), "empty file") {
