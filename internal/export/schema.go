@@ -63,7 +63,6 @@ const (
 	oidInt8        = 20
 	oidInt4        = 23
 	oidText        = 25
-	oidJSON        = 114
 	oidFloat8      = 701
 	oidBPChar      = 1042
 	oidVarchar     = 1043
@@ -72,7 +71,6 @@ const (
 	oidTimestampTZ = 1184
 	oidTextArray   = 1009
 	oidVarcharArr  = 1015
-	oidJSONB       = 3802
 )
 
 // buildSchema maps a registry table to its Parquet schema. Dimension tables

@@ -109,7 +109,6 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 		return nil, nil, fmt.Errorf("%s: read: %w", w.ts.table.Qualified(), err)
 	}
 	keys := make([]string, 0, len(sp.parts))
-	defer sp.closeFiles()
 	for k, p := range sp.parts {
 		if err := sp.flush(p); err != nil {
 			sp.remove()

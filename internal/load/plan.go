@@ -7,7 +7,6 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/novacorrente/novawh/internal/registry"
@@ -299,10 +298,11 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 		if t.field >= 0 {
 			v = rec.fields[t.field]
 		}
-		if p.isNull(v) && t.hasFallback {
-			v = t.fallback
+		null := p.isNull(v)
+		if null && t.hasFallback {
+			v, null = t.fallback, p.isNull(t.fallback)
 		}
-		if p.isNull(v) {
+		if null {
 			if t.notNull {
 				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: NULL not allowed (empty cell)", t.name)}
 			}
@@ -440,6 +440,3 @@ func clip(v []byte) string {
 	}
 	return string(v[:n]) + "…"
 }
-
-// dateString renders days since 2000-01-01.
-func dateString(d int32) string { return daysToTime(d).Format(time.DateOnly) }
