@@ -136,7 +136,7 @@ func (e *BusyError) Error() string {
 		who = fmt.Sprintf("run %d (started %s on %s, pid %d)", e.RunID, e.StartedAt.Format(time.RFC3339), e.Host, e.PID)
 	}
 	if e.Waited > 0 {
-		return fmt.Sprintf("%s still holds the run lock after waiting %s", who, e.Waited)
+		return fmt.Sprintf("%s still holds the run lock after waiting %s", who, e.Waited.Round(time.Millisecond))
 	}
 	return fmt.Sprintf("%s is in progress: not starting a second one (use --wait to wait for it)", who)
 }
@@ -348,7 +348,7 @@ func (r *Runner) lock(ctx context.Context) (*pgxpool.Conn, error) {
 			conn.Release()
 			be := &BusyError{}
 			if r.LockWait > 0 {
-				be.Waited = time.Since(start).Round(time.Second)
+				be.Waited = time.Since(start)
 			}
 			_ = r.Pool.QueryRow(ctx, `SELECT run_id, started_at, coalesce(host, ''), coalesce(pid, 0)
 				FROM meta.runs WHERE status = 'running' ORDER BY run_id DESC LIMIT 1`).

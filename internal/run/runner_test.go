@@ -212,6 +212,12 @@ func TestRunnerLock(t *testing.T) {
 	if ran {
 		t.Fatal("a task ran while another run held the lock")
 	}
+	// A wait shorter than a second still counts as waiting (it used to
+	// round to zero and pass for "did not wait").
+	short := &Runner{Pool: db.Pool, LockWait: 200 * time.Millisecond}
+	if _, err = short.Run(ctx, []Task{task("load", false, func(context.Context, *Step) error { ran = true; return nil })}); !errors.As(err, &be) || be.Waited < 200*time.Millisecond {
+		t.Fatalf("short wait: %v (waited %s)", err, be.Waited)
+	}
 	// Waiting long enough: runs once the first finishes.
 	fourth := &Runner{Pool: db.Pool, LockWait: 30 * time.Second}
 	go func() { time.Sleep(300 * time.Millisecond); close(hold) }()
