@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -85,7 +84,7 @@ failed, 2 on usage or configuration errors.`,
 			// An explicit --offline=true|false beats NOVAWH_OFFLINE.
 			opts.Offline = offline
 			if !cmd.Flags().Changed("offline") {
-				opts.Offline = os.Getenv("NOVAWH_OFFLINE") == "1" || strings.EqualFold(os.Getenv("NOVAWH_OFFLINE"), "true")
+				opts.Offline = pull.OfflineFromEnv()
 			}
 
 			f, err := config.Load(app.ConfigPath)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
+	"github.com/novacorrente/novawh/internal/pull"
 	nightly "github.com/novacorrente/novawh/internal/run"
 	"github.com/novacorrente/novawh/internal/serve"
 )
@@ -29,7 +29,7 @@ func newServeRefresher(app *App) (serve.Refresher, error) {
 		return nil, err
 	}
 	return serve.RefresherFunc(func(ctx context.Context, source string, force bool) (any, error) {
-		opts := nightly.Options{SkipExport: true, Full: force, Offline: os.Getenv("NOVAWH_OFFLINE") != ""}
+		opts := nightly.Options{SkipExport: true, Full: force, Offline: pull.OfflineFromEnv()}
 		switch source {
 		case "", RefreshSourceML:
 			opts.SkipPull = true

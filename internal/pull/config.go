@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -438,4 +439,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// EnvOffline names the variable that skips every pull (as --offline does).
+const EnvOffline = "NOVAWH_OFFLINE"
+
+// OfflineFromEnv reports whether NOVAWH_OFFLINE asks for offline mode:
+// "1" or "true" (any case). Every command reads it through here.
+func OfflineFromEnv() bool {
+	v := os.Getenv(EnvOffline)
+	return v == "1" || strings.EqualFold(v, "true")
 }

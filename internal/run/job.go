@@ -14,6 +14,7 @@ import (
 	"github.com/novacorrente/novawh/internal/alert"
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/logx"
+	"github.com/novacorrente/novawh/internal/pull"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -117,7 +118,7 @@ func (j *Job) recordedOptions() map[string]any {
 }
 
 func (j *Job) offline() bool {
-	return j.Opts.Offline || j.Config.Pull.Offline || os.Getenv("NOVAWH_OFFLINE") == "1"
+	return j.Opts.Offline || j.Config.Pull.Offline || pull.OfflineFromEnv()
 }
 
 func (j *Job) exportTo() string {
