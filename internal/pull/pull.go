@@ -11,9 +11,10 @@ import (
 	"sync"
 	"time"
 
+	_ "time/tzdata" // city time zones without relying on the host's zoneinfo
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	_ "time/tzdata" // city time zones without relying on the host's zoneinfo
 
 	"github.com/novacorrente/novawh/internal/ledger"
 	"github.com/novacorrente/novawh/internal/registry"
@@ -100,9 +101,6 @@ func New(pool *pgxpool.Pool, reg *registry.Registry, cfg Config, log *slog.Logge
 	}
 	return p, nil
 }
-
-// Config is the Puller's configuration.
-func (p *Puller) Config() Config { return p.cfg }
 
 func (p *Puller) httpSource(name string) httpSource {
 	switch name {
@@ -416,20 +414,4 @@ func (p *Puller) watermark(ctx context.Context, source, key string) (*time.Time,
 		return nil, fmt.Errorf("read watermark %s/%s: %w", source, key, err)
 	}
 	return &wm, nil
-}
-
-// Watermarks returns every watermark of source (series -> date).
-func (p *Puller) Watermarks(ctx context.Context, source string) (map[string]time.Time, error) {
-	rows, err := p.pool.Query(ctx, `SELECT series, watermark FROM meta.watermarks WHERE source = $1`, source)
-	if err != nil {
-		return nil, fmt.Errorf("read watermarks of %s: %w", source, err)
-	}
-	out := map[string]time.Time{}
-	var k string
-	var d time.Time
-	_, err = pgx.ForEachRow(rows, []any{&k, &d}, func() error { out[k] = d; return nil })
-	if err != nil {
-		return nil, fmt.Errorf("read watermarks of %s: %w", source, err)
-	}
-	return out, nil
 }

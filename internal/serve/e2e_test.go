@@ -45,7 +45,9 @@ func TestEndToEndSamples(t *testing.T) {
 	ref := refresh.New(db.Pool, log)
 	samples := filepath.Join("..", "..", "data", "raw", "samples")
 
-	// The job the CLI wires: load every sample folder, then refresh.
+	// A real load-then-refresh job (the CLI wires the nightly job without
+	// export, internal/cli/serve_refresh.go, tested in internal/cli): load
+	// every sample folder, then refresh.
 	job := serve.RefresherFunc(func(ctx context.Context, source string, force bool) (any, error) {
 		loaded := map[string]int64{}
 		for _, src := range []string{"erp_items", "erp_requisitions", "ml_forecasts", "inventory", "anatel_5g"} {

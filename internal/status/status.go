@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/novacorrente/novawh/internal/alert"
 	"github.com/novacorrente/novawh/internal/logx"
 )
 
@@ -296,7 +297,7 @@ func WriteText(w io.Writer, st *Status) error {
 				exit = fmt.Sprint(*r.ExitCode)
 			}
 			if r.DurationMS != nil {
-				dur = formatMS(*r.DurationMS)
+				dur = alert.FormatDuration(time.Duration(*r.DurationMS) * time.Millisecond)
 			}
 			var steps []string
 			for _, s := range r.Steps {
@@ -375,17 +376,6 @@ func deref(s *string) string {
 		return "-"
 	}
 	return *s
-}
-
-func formatMS(ms int64) string {
-	d := time.Duration(ms) * time.Millisecond
-	if d < time.Second {
-		return fmt.Sprintf("%dms", ms)
-	}
-	if d < time.Minute {
-		return d.Round(100 * time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
 }
 
 func formatAge(sec int64) string {

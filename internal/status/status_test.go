@@ -69,7 +69,7 @@ func TestCollect(t *testing.T) {
 	}
 	if ml.Loads != 2 || ml.RowsLoaded != 14 || ml.RowsRejected != 1 || *ml.MaxBusinessDate != "2025-11-11" ||
 		ml.LastStatus != "failed" || ml.LastError == "" || ml.AgeSeconds == nil || *ml.AgeSeconds < 3500 || *ml.AgeSeconds > 3700 {
-		t.Fatalf("ml_forecasts: %+v age %v", ml, *ml.AgeSeconds)
+		t.Fatalf("ml_forecasts: %+v age %v", ml, ml.AgeSeconds)
 	}
 	layers := map[string]Layer{}
 	for _, l := range st.Layers {
