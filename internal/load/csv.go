@@ -15,11 +15,37 @@ type record struct {
 	line   int64 // 1-based line (CSV) or row number (Parquet) where it starts
 	fields [][]byte
 	raw    []byte
+	// names and nulls, set by the Parquet reader instead of raw, let
+	// rawText build "name=value, ..." only for a rejected row.
+	names []string
+	nulls []bool
 	// problem is a row-level read problem (record too long, junk after a
 	// closing quote): the row is rejected, the file goes on.
 	problem string
 	// noNUL is true when the record is known to hold no NUL byte.
 	noNUL bool
+}
+
+// rawText is the row as stored with a reject: the line itself (CSV), or
+// name=value pairs (Parquet), built only when needed.
+func (r *record) rawText() []byte {
+	if r.names == nil {
+		return r.raw
+	}
+	var b []byte
+	for i, f := range r.fields {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, r.names[i]...)
+		b = append(b, '=')
+		if r.nulls[i] {
+			b = append(b, "NULL"...)
+		} else {
+			b = append(b, f...)
+		}
+	}
+	return b
 }
 
 // FileError is a file-level problem: the whole input fails.

@@ -816,7 +816,7 @@ func (l *Loader) stream(ctx context.Context, p *plan, rr recordReader, rej *spil
 					return
 				}
 				st.rejected++
-				r := ledger.Reject{Line: rec.line, Column: rerr.column, Reason: rerr.reason, Raw: string(rec.raw)}
+				r := ledger.Reject{Line: rec.line, Column: rerr.column, Reason: rerr.reason, Raw: string(rec.rawText())}
 				if st.rejected == 1 {
 					st.firstReject = r
 				}

@@ -28,7 +28,7 @@ type parquetReader struct {
 	buf    []byte
 	ends   []int
 	fields [][]byte
-	raw    []byte
+	nulls  []bool
 	rec    record
 }
 
@@ -123,7 +123,7 @@ func (p *parquetReader) read() (*record, error) {
 	row := p.batch[p.bi]
 	p.bi++
 	p.rowNum++
-	p.buf, p.ends, p.fields, p.raw = p.buf[:0], p.ends[:0], p.fields[:0], p.raw[:0]
+	p.buf, p.ends, p.fields, p.nulls = p.buf[:0], p.ends[:0], p.fields[:0], p.nulls[:0]
 	// A flat row holds one value per leaf column in column order.
 	if len(row) != len(p.header) {
 		return nil, &FileError{Line: p.rowNum, Msg: fmt.Sprintf("Parquet row has %d values for %d columns (repeated fields are not supported)", len(row), len(p.header))}
@@ -133,22 +133,13 @@ func (p *parquetReader) read() (*record, error) {
 			p.buf = p.render[i](v, p.buf)
 		}
 		p.ends = append(p.ends, len(p.buf))
-		if i > 0 {
-			p.raw = append(p.raw, ", "...)
-		}
-		p.raw = append(p.raw, p.header[i]...)
-		p.raw = append(p.raw, '=')
-		if v.IsNull() {
-			p.raw = append(p.raw, "NULL"...)
-		} else {
-			p.raw = p.render[i](v, p.raw)
-		}
+		p.nulls = append(p.nulls, v.IsNull())
 	}
 	prev := 0
 	for _, e := range p.ends {
 		p.fields = append(p.fields, p.buf[prev:e:e])
 		prev = e
 	}
-	p.rec = record{line: p.rowNum, fields: p.fields, raw: p.raw}
+	p.rec = record{line: p.rowNum, fields: p.fields, names: p.header, nulls: p.nulls}
 	return &p.rec, nil
 }
