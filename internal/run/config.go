@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/novacorrente/novawh/internal/config"
+	"github.com/novacorrente/novawh/internal/schedule"
 )
 
 // Input is one configured file source: every file matching Paths (files,
@@ -66,8 +67,8 @@ type Config struct {
 	ScheduleTZ string `yaml:"schedule_tz"`
 }
 
-// DefaultTZ is the scheduler's default time zone (Nova Corrente is in Salvador, BA).
-const DefaultTZ = "America/Sao_Paulo"
+// DefaultTZ is the scheduler's default time zone.
+const DefaultTZ = schedule.DefaultTZ
 
 // LoadConfig decodes the run section and fills defaults.
 func LoadConfig(f *config.File) (*Config, error) {

@@ -44,7 +44,7 @@ func (w *webhook) all() []string {
 	return append([]string(nil), w.texts...)
 }
 
-// task writes a marker row so the test can see the step really ran.
+// task builds a step from a name, its Continue flag and its function.
 func task(name string, cont bool, f func(ctx context.Context, s *Step) error) Task {
 	return Task{Name: name, Continue: cont, Run: f}
 }

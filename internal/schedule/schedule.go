@@ -28,12 +28,16 @@ type Scheduler struct {
 
 var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// DefaultTZ is the default time zone of schedules (Nova Corrente is in
+// Salvador, BA).
+const DefaultTZ = "America/Sao_Paulo"
+
 // Parse validates a cron spec (5 fields: minute hour day-of-month month
 // day-of-week, or a descriptor such as @daily / @every 1h) and a time
 // zone name (IANA, e.g. America/Sao_Paulo; "" means the default).
 func Parse(spec, tz string) (cron.Schedule, *time.Location, error) {
 	if tz == "" {
-		tz = "America/Sao_Paulo"
+		tz = DefaultTZ
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {

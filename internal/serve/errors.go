@@ -82,8 +82,8 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	writeJSON(w, e.Status, errorBody{Error: d})
 }
 
-// asAPIError turns any handler error into an apiError (internal when it is
-// not one already).
+// asAPIError returns err's apiError, or nil when it is not one (fail maps
+// those to an internal error).
 func asAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
