@@ -436,14 +436,14 @@ func (l *Loader) loadFile(ctx context.Context, src *Source, tbl *registry.Table,
 			l.logResult(r, 0, nil)
 			return r
 		}
-		return l.fail(ctx, src, tbl, in, ledger.Load{Source: src.Name, FileName: path, SHA256: in.sha, Bytes: in.size, TargetTable: src.Table}, ledger.Counts{}, err, time.Now())
+		return l.fail(ctx, src, in, ledger.Load{Source: src.Name, FileName: path, SHA256: in.sha, Bytes: in.size, TargetTable: src.Table}, ledger.Counts{}, err, time.Now())
 	}
 	return l.run(ctx, src, tbl, ml, in, opts)
 }
 
 // resolveMeta merges flags, the sidecar and the as-of date.
 func resolveMeta(in *input, opts Options) (resolvedMeta, error) {
-	rm := resolvedMeta{values: map[string]string{}, origin: map[string]string{}}
+	rm := resolvedMeta{values: map[string]string{}}
 	var sc Sidecar
 	if in.sidecar != "" {
 		b, err := os.ReadFile(in.sidecar)
@@ -474,9 +474,9 @@ func resolveMeta(in *input, opts Options) (resolvedMeta, error) {
 	set := func(k, flag, side string) {
 		switch {
 		case flag != "":
-			rm.values[k], rm.origin[k] = flag, "flag"
+			rm.values[k] = flag
 		case side != "":
-			rm.values[k], rm.origin[k] = side, "sidecar"
+			rm.values[k] = side
 		}
 	}
 	gen := ""
@@ -516,7 +516,7 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 	}
 	meta, err := resolveMeta(in, opts)
 	if err != nil {
-		return l.fail(ctx, src, tbl, in, ld, ledger.Counts{}, err, started)
+		return l.fail(ctx, src, in, ld, ledger.Counts{}, err, started)
 	}
 	if ml {
 		ld.ModelVersion, ld.MLSource, ld.DatasetID = meta.values["model_version"], meta.values["source"], meta.values["dataset_id"]
@@ -528,7 +528,7 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 	// Same content already loaded: skip before doing any work.
 	if syncSHA != "" && !opts.Force {
 		if id, ok, err := ledger.LoadedBefore(ctx, l.pool, src.Name, syncSHA); err != nil {
-			return l.fail(ctx, src, tbl, in, ld, ledger.Counts{}, err, started)
+			return l.fail(ctx, src, in, ld, ledger.Counts{}, err, started)
 		} else if ok {
 			return l.skip(ctx, in, ld, id, started)
 		}
@@ -546,16 +546,16 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 	}
 	conn, err := l.pool.Acquire(ctx)
 	if err != nil {
-		return l.fail(ctx, src, tbl, in, ld, ledger.Counts{}, fmt.Errorf("connect: %w", err), started)
+		return l.fail(ctx, src, in, ld, ledger.Counts{}, fmt.Errorf("connect: %w", err), started)
 	}
 	defer conn.Release()
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return l.fail(ctx, src, tbl, in, ld, ledger.Counts{}, fmt.Errorf("begin: %w", err), started)
+		return l.fail(ctx, src, in, ld, ledger.Counts{}, fmt.Errorf("begin: %w", err), started)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if err := ledger.Begin(ctx, tx, &ld); err != nil {
-		return l.fail(ctx, src, tbl, in, ld, ledger.Counts{}, err, started)
+		return l.fail(ctx, src, in, ld, ledger.Counts{}, err, started)
 	}
 	loadID := ld.ID
 	var stages []*stage
@@ -565,7 +565,7 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 		if stagesCommitted {
 			l.dropStages(ctx, stages)
 		}
-		return l.fail(ctx, src, tbl, in, ld, c, err, started)
+		return l.fail(ctx, src, in, ld, c, err, started)
 	}
 
 	rr, header, bar, err := l.open(in, src, opts)
@@ -953,8 +953,7 @@ func short(sha string) string {
 }
 
 // fail records a failed input (after its transaction rolled back).
-func (l *Loader) fail(ctx context.Context, src *Source, tbl *registry.Table, in *input, ld ledger.Load, c ledger.Counts, cause error, started time.Time) Result {
-	_ = tbl
+func (l *Loader) fail(ctx context.Context, src *Source, in *input, ld ledger.Load, c ledger.Counts, cause error, started time.Time) Result {
 	msg := in.name + ": " + cause.Error()
 	if ld.SHA256 == "" && in.waitSHA() == nil {
 		ld.SHA256 = in.sha

@@ -86,7 +86,6 @@ type plan struct {
 type resolvedMeta struct {
 	values map[string]string // model_version, generated_at, source, dataset_id
 	asOf   string            // yyyy-mm-dd or ""
-	origin map[string]string // where each value came from (flag, sidecar)
 }
 
 // buildPlan maps a file's header to the target table. Every problem is a
@@ -122,13 +121,13 @@ func buildPlan(src *Source, tbl *registry.Table, header []string, baseName strin
 		pos[n] = i
 	}
 	// Accepted names are in priority order: the first present wins.
-	find := func(_ string, names []string) (int, error) {
+	find := func(names []string) int {
 		for _, name := range names {
 			if i, ok := pos[normHeader(name)]; ok {
-				return i, nil
+				return i
 			}
 		}
-		return -1, nil
+		return -1
 	}
 
 	var groups map[string]string
@@ -167,14 +166,8 @@ func buildPlan(src *Source, tbl *registry.Table, header []string, baseName strin
 		}
 		t := target{name: c.Name, kind: k, notNull: !c.Nullable || spec.Required || isML, min: c.Min, max: c.Max,
 			field: -1, yearField: -1, monthField: -1}
-		var err error
 		if len(spec.Year) > 0 {
-			if t.yearField, err = find(c.Name, spec.Year); err != nil {
-				return nil, err
-			}
-			if t.monthField, err = find(c.Name, spec.Month); err != nil {
-				return nil, err
-			}
+			t.yearField, t.monthField = find(spec.Year), find(spec.Month)
 			if (t.yearField < 0) != (t.monthField < 0) {
 				return nil, &FileError{Line: 1, Msg: fmt.Sprintf("column %s needs both a year column (%s) and a month column (%s)", c.Name, strings.Join(spec.Year, "|"), strings.Join(spec.Month, "|"))}
 			}
@@ -184,9 +177,7 @@ func buildPlan(src *Source, tbl *registry.Table, header []string, baseName strin
 			}
 		}
 		if len(spec.Headers) > 0 && t.yearField < 0 {
-			if t.field, err = find(c.Name, spec.Headers); err != nil {
-				return nil, err
-			}
+			t.field = find(spec.Headers)
 			if t.field >= 0 {
 				used[t.field] = c.Name
 				t.header = header[t.field]
