@@ -2,7 +2,6 @@ package dbconn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -10,10 +9,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/novacorrente/novawh/internal/logx"
+	"github.com/novacorrente/novawh/internal/pgerr"
 )
 
 // Resolve picks the connection string: the flag value, else DATABASE_URL,
@@ -29,7 +27,7 @@ func Resolve(flag string) string {
 func ParseConfig(dsn string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("invalid database URL %s: %s", Redact(dsn), oneLine(err))
+		return nil, &Error{Op: "invalid database URL " + Redact(dsn), Err: err}
 	}
 	return cfg, nil
 }
@@ -45,13 +43,13 @@ func Open(ctx context.Context, dsn string, tune func(*pgxpool.Config)) (*pgxpool
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %s", Describe(cfg.ConnConfig), oneLine(err))
+		return nil, &Error{Op: "connect to " + Describe(cfg.ConnConfig), Err: err}
 	}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to %s: %s", Describe(cfg.ConnConfig), oneLine(err))
+		return nil, &Error{Op: "connect to " + Describe(cfg.ConnConfig), Err: err}
 	}
 	return pool, nil
 }
@@ -75,10 +73,14 @@ func Redact(dsn string) string {
 	return dsn
 }
 
-func oneLine(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Message
-	}
-	return logx.OneLine(err.Error())
+// Error is a connection failure: its text is one line for users (the
+// server's message, without pgx's multi-line detail), and it
+// unwraps to the driver's error so callers classify it with pgerr.
+type Error struct {
+	Op  string // "connect to host:port/db", "invalid database URL ..."
+	Err error
 }
+
+func (e *Error) Error() string { return e.Op + ": " + pgerr.Message(e.Err) }
+
+func (e *Error) Unwrap() error { return e.Err }

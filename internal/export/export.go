@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -225,27 +226,15 @@ func (e *Exporter) Run(ctx context.Context, opts Options) (res Result, err error
 
 	// The control connection holds the target's lock for the whole run and
 	// records the run in meta.
-	ctl, err := e.pool.Acquire(ctx)
-	if err != nil {
-		return res, fmt.Errorf("export: connect: %w", err)
-	}
-	defer ctl.Release()
-	lockKey := "novawh export " + tgt.String()
-	var locked bool
-	if err := ctl.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", lockKey).Scan(&locked); err != nil {
-		return res, fmt.Errorf("export: lock: %w", err)
-	}
-	if !locked {
+	held, err := pglock.Acquire(ctx, e.pool, pglock.Export(tgt.String()), pglock.Wait{})
+	if errors.Is(err, pglock.ErrBusy) {
 		return res, fmt.Errorf("export to %s: %w", tgt, ErrBusy)
 	}
-	defer func() {
-		// A fresh context: the run's may be cancelled, the lock must go.
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if _, uerr := ctl.Exec(uctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", lockKey); uerr != nil {
-			ctl.Conn().Close(uctx) //nolint:errcheck // closing drops the session lock
-		}
-	}()
+	if err != nil {
+		return res, fmt.Errorf("export: %w", err)
+	}
+	defer held.Release(ctx)
+	ctl := held.Conn()
 
 	names := make([]string, len(tables))
 	for i, t := range tables {

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/pgtest"
 )
 
@@ -262,14 +264,14 @@ func TestBusyTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", "novawh export "+abs); err != nil {
+	if err := pglock.Lock(ctx, conn, pglock.Export(abs)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = New(db.Pool, testRegistry(t), testLogger(t)).Run(ctx, Options{To: root, Tables: []string{"dim_site"}})
-	if err == nil || !strings.Contains(err.Error(), ErrBusy.Error()) {
+	if !errors.Is(err, ErrBusy) {
 		t.Fatalf("error %v, want %v", err, ErrBusy)
 	}
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", "novawh export "+abs); err != nil {
+	if err := pglock.Unlock(ctx, conn, pglock.Export(abs)); err != nil {
 		t.Fatal(err)
 	}
 	mustRun(t, db.Pool, Options{To: root, Tables: []string{"dim_site"}})

@@ -74,15 +74,6 @@ func LoadedBefore(ctx context.Context, q Querier, source, sha256 string) (int64,
 	return id, true, nil
 }
 
-// Lock serialises loads of the same source and content until tx ends, so
-// two concurrent loads of one file cannot both succeed.
-func Lock(ctx context.Context, tx pgx.Tx, source, sha256 string) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, source+":"+sha256); err != nil {
-		return fmt.Errorf("ledger: lock %s: %w", source, err)
-	}
-	return nil
-}
-
 // Begin inserts the input's row (status running) inside tx and sets l.ID.
 func Begin(ctx context.Context, tx pgx.Tx, l *Load) error {
 	err := tx.QueryRow(ctx, `INSERT INTO meta.loads

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/novacorrente/novawh/internal/ledger"
+	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/pgtest"
 )
 
@@ -26,7 +27,7 @@ func TestLedgerLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ledger.Lock(ctx, tx, l.Source, l.SHA256); err != nil {
+	if err := pglock.Xact(ctx, tx, pglock.Input(l.Source, l.SHA256)); err != nil {
 		t.Fatal(err)
 	}
 	if err := ledger.Begin(ctx, tx, &l); err != nil {

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/novacorrente/novawh/internal/ledger"
+	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -599,7 +600,7 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 	}
 	targets := []copyTarget{{conn: tx.Conn().PgConn(), table: pgx.Identifier{tbl.Layer, tbl.Name}.Sanitize()}}
 	if streams > 1 {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, stageLockKey(loadID)); err != nil {
+		if err := pglock.Xact(ctx, tx, pglock.LoadStage(loadID)); err != nil {
 			return bail(ledger.Counts{}, fmt.Errorf("lock load stages: %w", err))
 		}
 		if err := l.cleanupStages(ctx); err != nil {
@@ -667,7 +668,7 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 		}
 	}
 	// Serialise with concurrent loads of the same content, then look again.
-	if err := ledger.Lock(ctx, tx, src.Name, in.sha); err != nil {
+	if err := pglock.Xact(ctx, tx, pglock.Input(src.Name, in.sha)); err != nil {
 		return bail(counts, err)
 	}
 	if !opts.Force {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -40,10 +41,6 @@ type stage struct {
 
 func (s *stage) qualified() string { return pgx.Identifier{stageSchema, s.name}.Sanitize() }
 
-// stageLockKey identifies the owner of a load's stages: the input's
-// transaction holds this advisory lock until it ends.
-func stageLockKey(loadID int64) string { return "novawh.load.stage/" + strconv.FormatInt(loadID, 10) }
-
 var stageNameRe = regexp.MustCompile(`_l([0-9]+)_[0-9]+$`)
 
 // cleanupStages drops child tables left unattached by crashed loads (their
@@ -65,14 +62,14 @@ func (l *Loader) cleanupStages(ctx context.Context) error {
 		}
 		id, _ := strconv.ParseInt(m[1], 10, 64)
 		err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-			var free bool
-			if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`, stageLockKey(id)).Scan(&free); err != nil {
+			free, err := pglock.TryXact(ctx, tx, pglock.LoadStage(id))
+			if err != nil {
 				return err
 			}
 			if !free {
 				return nil // a running load owns it
 			}
-			_, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+pgx.Identifier{stageSchema, name}.Sanitize())
+			_, err = tx.Exec(ctx, `DROP TABLE IF EXISTS `+pgx.Identifier{stageSchema, name}.Sanitize())
 			if err == nil {
 				l.log.Info("dropped leftover load stage of a crashed load", "table", stageSchema+"."+name, "load_id", id)
 			}

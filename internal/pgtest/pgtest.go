@@ -19,6 +19,7 @@ import (
 	"github.com/novacorrente/novawh/internal/dbconn"
 	"github.com/novacorrente/novawh/internal/migrate"
 	"github.com/novacorrente/novawh/internal/pglocal"
+	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/migrations"
 )
 
@@ -189,10 +190,10 @@ func ensureTemplate(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("connect %s: %w", dbconn.Redact(adminURL), err)
 	}
 	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(727001)"); err != nil {
+	if err := pglock.Lock(ctx, admin, pglock.Test("template")); err != nil {
 		return "", err
 	}
-	defer admin.Exec(ctx, "SELECT pg_advisory_unlock(727001)") //nolint:errcheck
+	defer pglock.Unlock(ctx, admin, pglock.Test("template")) //nolint:errcheck
 	var exists bool
 	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
 		return "", err

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/internal/ledger"
+	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -327,7 +328,7 @@ func (p *Puller) commit(ctx context.Context, l ledger.Load, key string, resp *re
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
 	// Serialise concurrent pulls of the same content.
-	if err := ledger.Lock(ctx, tx, l.Source, l.SHA256); err != nil {
+	if err := pglock.Xact(ctx, tx, pglock.Input(l.Source, l.SHA256)); err != nil {
 		return out, err
 	}
 	var earlier int64

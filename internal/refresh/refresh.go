@@ -11,10 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/novacorrente/novawh/internal/pglock"
 )
-
-// LockKey is the advisory lock every refresh holds while it runs.
-const LockKey int64 = 0x6e6f7661_72656672 // "novarefr"
 
 // Gold tables a refresh writes, in meta.gold_changes / Result.Rows naming.
 const (
@@ -95,37 +93,23 @@ func (r *Refresher) Run(ctx context.Context, opts Options) (Result, error) {
 	if opts.Full {
 		res.Mode = "full"
 	}
-	conn, err := r.pool.Acquire(ctx)
-	if err != nil {
-		return res, fmt.Errorf("refresh: connect: %w", err)
-	}
-	defer conn.Release()
-
+	wait := pglock.Wait{For: -1}
 	if opts.NoWait {
-		var ok bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, LockKey).Scan(&ok); err != nil {
-			return res, fmt.Errorf("refresh: take lock: %w", err)
-		}
-		if !ok {
-			res.Status = "busy"
-			r.log.Info("refresh skipped: another refresh is running")
-			return res, nil
-		}
+		wait.For = 0
 	} else {
 		r.log.Debug("refresh: waiting for the refresh lock")
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, LockKey); err != nil {
-			return res, fmt.Errorf("refresh: take lock: %w", err)
-		}
 	}
-	defer func() {
-		// Unlock on a fresh context: ctx may be cancelled by now.
-		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock($1)`, LockKey); err != nil {
-			r.log.Warn("refresh: release lock", "err", err)
-			conn.Conn().Close(uctx) // closing the session releases the lock
-		}
-	}()
+	held, err := pglock.Acquire(ctx, r.pool, pglock.Refresh, wait)
+	if errors.Is(err, pglock.ErrBusy) {
+		res.Status = "busy"
+		r.log.Info("refresh skipped: another refresh is running")
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("refresh: %w", err)
+	}
+	defer held.Release(ctx)
+	conn := held.Conn()
 
 	if err := conn.QueryRow(ctx, `INSERT INTO meta.refreshes (mode) VALUES ($1) RETURNING refresh_id`, res.Mode).Scan(&res.RefreshID); err != nil {
 		return res, fmt.Errorf("refresh: record start: %w", err)

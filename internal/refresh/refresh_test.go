@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/pgtest"
 )
 
@@ -373,14 +374,14 @@ func TestConcurrentRefreshesNeverDoubleApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(context.Background(), `SELECT pg_advisory_lock($1)`, LockKey); err != nil {
+	if err := pglock.Lock(context.Background(), conn, pglock.Refresh); err != nil {
 		t.Fatal(err)
 	}
 	res, err := New(db.Pool, nil).Run(context.Background(), Options{NoWait: true})
 	if err != nil || res.Status != "busy" {
 		t.Errorf("NoWait under lock: %+v, %v; want status busy", res, err)
 	}
-	if _, err := conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, LockKey); err != nil {
+	if err := pglock.Unlock(context.Background(), conn, pglock.Refresh); err != nil {
 		t.Fatal(err)
 	}
 }

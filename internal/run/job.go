@@ -14,6 +14,7 @@ import (
 	"github.com/novacorrente/novawh/internal/alert"
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/logx"
+	"github.com/novacorrente/novawh/internal/pgerr"
 	"github.com/novacorrente/novawh/internal/pull"
 	"github.com/novacorrente/novawh/internal/registry"
 )
@@ -133,7 +134,7 @@ func (j *Job) exportTo() string {
 
 // startFailed alerts that the run could not start and wraps err.
 func (j *Job) startFailed(ctx context.Context, log *slog.Logger, code int, err error, took time.Duration) error {
-	err = explainDB(err)
+	err = pgerr.ExplainConn(err)
 	log.Error("run could not start", "err", alert.Redact(err.Error()))
 	if j.Alert.Enabled() {
 		host, _ := os.Hostname()

@@ -15,12 +15,10 @@ import (
 
 	"github.com/novacorrente/novawh/internal/alert"
 	"github.com/novacorrente/novawh/internal/logx"
+	"github.com/novacorrente/novawh/internal/pgerr"
+	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/run/fault"
 )
-
-// LockKey is the advisory lock (pg_advisory_lock(bigint)) every run holds
-// for its whole duration on a dedicated session.
-const LockKey int64 = 727008
 
 // Step statuses.
 const (
@@ -173,19 +171,12 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 	if trigger == "" {
 		trigger = "cli"
 	}
-	lockConn, err := r.lock(ctx)
+	held, err := r.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, err := lockConn.Exec(uctx, "SELECT pg_advisory_unlock($1)", LockKey); err != nil {
-			// The session is probably gone (server restart): its lock went with it.
-			lockConn.Conn().Close(uctx) //nolint:errcheck
-		}
-		lockConn.Release()
-	}()
+	defer held.Release(ctx)
+	lockConn := held.Conn()
 	fault.Pause(ctx, "run.locked")
 
 	// We hold the lock: any row still 'running' belongs to a dead process.
@@ -193,7 +184,7 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 		error = coalesce(error, 'the process ended before finishing (killed, crashed or lost its database connection)')
 		WHERE status = 'running'`)
 	if err != nil {
-		return nil, fmt.Errorf("run: mark abandoned runs: %w", explainDB(err))
+		return nil, fmt.Errorf("run: mark abandoned runs: %w", pgerr.ExplainConn(err))
 	}
 	if n := tag.RowsAffected(); n > 0 {
 		log.Warn("earlier runs did not finish: marked abandoned", "runs", n)
@@ -208,7 +199,7 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 	if err := r.Pool.QueryRow(ctx, `INSERT INTO meta.runs (trigger, schema_version, options, host, pid)
 		VALUES ($1, $2, $3, $4, $5) RETURNING run_id, started_at`,
 		trigger, int64(r.SchemaVersion), opts, host, os.Getpid()).Scan(&rep.RunID, &rep.StartedAt); err != nil {
-		return nil, fmt.Errorf("run: record start in meta.runs: %w", explainDB(err))
+		return nil, fmt.Errorf("run: record start in meta.runs: %w", pgerr.ExplainConn(err))
 	}
 	log = log.With("run_id", rep.RunID)
 	log.Info("run started", "trigger", trigger, "steps", len(tasks))
@@ -246,7 +237,7 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 		}
 		st.DurationMS = time.Since(st.StartedAt).Milliseconds()
 		if err != nil {
-			err = explainDB(err)
+			err = pgerr.ExplainConn(err)
 			st.Status = StepFailed
 			st.Error = logx.OneLine(alert.Redact(err.Error()))
 			if errors.Is(err, ErrQuality) {
@@ -302,7 +293,7 @@ func lockAlive(ctx context.Context, conn *pgxpool.Conn) error {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := conn.Exec(cctx, "SELECT 1"); err != nil {
-		return fmt.Errorf("%w: the session holding the run lock is gone, so the run stops here: %v", ErrConnLost, err)
+		return fmt.Errorf("%w: the session holding the run lock is gone, so the run stops here: %w", pgerr.ErrConnLost, err)
 	}
 	return nil
 }
@@ -327,41 +318,25 @@ func onlyQuality(rep *Report) bool {
 	return true
 }
 
-// lock takes the run lock on a dedicated session, waiting up to LockWait.
-func (r *Runner) lock(ctx context.Context) (*pgxpool.Conn, error) {
-	conn, err := r.Pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("run: connect: %w", explainDB(err))
-	}
+// lock takes the run lock (pglock.Run) on a dedicated session, waiting up
+// to LockWait; a busy lock is a *BusyError naming the running run.
+func (r *Runner) lock(ctx context.Context) (*pglock.Held, error) {
 	start := time.Now()
-	deadline := start.Add(r.LockWait)
-	for {
-		var ok bool
-		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", LockKey).Scan(&ok); err != nil {
-			conn.Release()
-			return nil, fmt.Errorf("run: take the run lock: %w", explainDB(err))
+	held, err := pglock.Acquire(ctx, r.Pool, pglock.Run, pglock.Wait{For: r.LockWait})
+	if errors.Is(err, pglock.ErrBusy) {
+		be := &BusyError{}
+		if r.LockWait > 0 {
+			be.Waited = time.Since(start)
 		}
-		if ok {
-			return conn, nil
-		}
-		if !time.Now().Before(deadline) {
-			conn.Release()
-			be := &BusyError{}
-			if r.LockWait > 0 {
-				be.Waited = time.Since(start)
-			}
-			_ = r.Pool.QueryRow(ctx, `SELECT run_id, started_at, coalesce(host, ''), coalesce(pid, 0)
-				FROM meta.runs WHERE status = 'running' ORDER BY run_id DESC LIMIT 1`).
-				Scan(&be.RunID, &be.StartedAt, &be.Host, &be.PID)
-			return nil, be
-		}
-		select {
-		case <-ctx.Done():
-			conn.Release()
-			return nil, fmt.Errorf("run: waiting for the run lock: %w", ctx.Err())
-		case <-time.After(min(250*time.Millisecond, time.Until(deadline)+time.Millisecond)):
-		}
+		_ = r.Pool.QueryRow(ctx, `SELECT run_id, started_at, coalesce(host, ''), coalesce(pid, 0)
+			FROM meta.runs WHERE status = 'running' ORDER BY run_id DESC LIMIT 1`).
+			Scan(&be.RunID, &be.StartedAt, &be.Host, &be.PID)
+		return nil, be
 	}
+	if err != nil {
+		return nil, fmt.Errorf("run: take the run lock: %w", pgerr.ExplainConn(err))
+	}
+	return held, nil
 }
 
 func (r *Runner) saveSteps(ctx context.Context, rep *Report) error {
@@ -386,7 +361,7 @@ func (r *Runner) finish(ctx context.Context, rep *Report) error {
 		error = nullif($5, ''), steps = $6, finished_at = clock_timestamp() WHERE run_id = $1 AND status = 'running'`,
 		rep.RunID, rep.Status, rep.ExitCode, rep.FailedStep, rep.Error, steps)
 	if err != nil {
-		return explainDB(err)
+		return pgerr.ExplainConn(err)
 	}
 	if tag.RowsAffected() != 1 {
 		return errors.New("the run's row is no longer 'running' (another run marked it abandoned after this one lost its lock)")

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/novacorrente/novawh/internal/migrate"
+	"github.com/novacorrente/novawh/internal/pgerr"
 )
 
 // SchemaError: the database schema does not match this binary.
@@ -35,7 +36,7 @@ func CheckSchema(ctx context.Context, cc *pgx.ConnConfig) (uint, error) {
 	}
 	m, err := migrate.New(ctx, cc)
 	if err != nil {
-		return 0, explainDB(err)
+		return 0, pgerr.ExplainConn(err)
 	}
 	defer m.Close()
 	have, dirty, err := m.Version()

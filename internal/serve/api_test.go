@@ -2,7 +2,6 @@ package serve_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -11,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
+	"github.com/novacorrente/novawh/internal/pgerr"
 	"github.com/novacorrente/novawh/internal/pgtest"
 	"github.com/novacorrente/novawh/internal/serve"
 )
@@ -458,8 +456,7 @@ func TestReaderRoleCannotWrite(t *testing.T) {
 		`SELECT count(*) FROM meta.loads`,
 	} {
 		_, err := e.reader.Exec(ctx, stmt)
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		if !pgerr.InsufficientPrivilege(err) {
 			t.Errorf("%s: want permission denied (42501), got %v", strings.Fields(stmt)[0], err)
 		}
 	}

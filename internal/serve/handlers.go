@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/novacorrente/novawh/internal/logx"
+	"github.com/novacorrente/novawh/internal/pgerr"
 	"github.com/novacorrente/novawh/internal/store"
 )
 
@@ -474,23 +475,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Debug("client went away", "path", r.URL.EscapedPath(), "err", err)
 		return
 	}
-	var pgErr *pgconn.PgError
 	switch {
-	case errors.As(err, &pgErr) && pgErr.Code == "57014", errors.Is(err, context.DeadlineExceeded):
+	case pgerr.Canceled(err), errors.Is(err, context.DeadlineExceeded):
 		s.log.Warn("request timed out", "path", r.URL.EscapedPath(), "err", err)
 		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: CodeTimeout, Message: "the query took too long; narrow the period or the item list"})
-	case pgconn.SafeToRetry(err) || isConnErr(err):
+	case pgconn.SafeToRetry(err) || pgerr.ConnectionLost(err):
 		s.log.Error("database unavailable", "path", r.URL.EscapedPath(), "err", err)
 		writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the database is unavailable"})
 	default:
 		s.log.Error("request failed", "path", r.URL.EscapedPath(), "err", err)
 		writeError(w, &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error (logged on the server)"})
 	}
-}
-
-func isConnErr(err error) bool {
-	var ce *pgconn.ConnectError
-	return errors.As(err, &ce) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // ---- refresh ----
