@@ -9,12 +9,14 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/novacorrente/novawh/internal/dbconn"
 	"github.com/novacorrente/novawh/internal/logx"
+	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -51,9 +53,11 @@ type App struct {
 	Stderr io.Writer
 	Stdin  io.Reader
 
-	log     *slog.Logger
-	logFile io.Closer
-	pool    *pgxpool.Pool
+	log      *slog.Logger
+	logFile  io.Closer
+	pool     *pgxpool.Pool
+	progress *progress.Reporter
+	progOnce sync.Once
 }
 
 var commands []func(*App) *cobra.Command
@@ -133,14 +137,23 @@ func (a *App) Logger() *slog.Logger {
 	if a.Verbose {
 		level = slog.LevelDebug
 	}
-	log, closer, err := logx.New(a.Stderr, logx.Options{Format: a.LogFormat, File: a.LogFile, Level: level})
+	// Log lines on a terminal first clear the progress bar's line.
+	stderr := a.Progress().Writer(a.Stderr)
+	log, closer, err := logx.New(stderr, logx.Options{Format: a.LogFormat, File: a.LogFile, Level: level})
 	if err != nil {
 		// The log file could not be opened: keep logging to stderr only.
-		log, closer, _ = logx.New(a.Stderr, logx.Options{Format: a.LogFormat, Level: level})
+		log, closer, _ = logx.New(stderr, logx.Options{Format: a.LogFormat, Level: level})
 		log.Warn("log file disabled", "err", err)
 	}
 	a.log, a.logFile = log, closer
 	return a.log
+}
+
+// Progress is the progress reporter on stderr: nil (quiet) when stderr is
+// not a terminal.
+func (a *App) Progress() *progress.Reporter {
+	a.progOnce.Do(func() { a.progress = progress.New(a.Stderr, progress.Options{}) })
+	return a.progress
 }
 
 // DSN is the resolved connection string ("" means PG* variables).

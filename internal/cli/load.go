@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/load"
@@ -102,9 +101,7 @@ Exit status: 0 when every file loaded or was skipped, 1 when any failed,
 				return err
 			}
 			if !asJSON {
-				if fd, ok := app.Stderr.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(fd.Fd())) {
-					opts.Progress = app.Stderr
-				}
+				opts.Progress = app.Progress()
 			}
 			l := load.New(pool, reg, cfg, app.Logger())
 			results, err := l.LoadPaths(cmd.Context(), source, args, opts)

@@ -93,6 +93,9 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 				return err
 			}
 			job.Opts = opts
+			if !asJSON {
+				job.Progress = app.Progress()
+			}
 			pool, err := app.Pool(ctx)
 			if err != nil {
 				var se *nightly.StartError

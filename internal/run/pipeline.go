@@ -74,7 +74,8 @@ func (j *Job) loadTask() (Task, error) {
 					continue
 				}
 			}
-			opts := load.Options{Meta: load.MLMeta{ModelVersion: in.ModelVersion, Source: in.MLSource, DatasetID: in.DatasetID}}
+			opts := load.Options{Meta: load.MLMeta{ModelVersion: in.ModelVersion, Source: in.MLSource, DatasetID: in.DatasetID},
+				Progress: j.Progress}
 			if in.GeneratedAt != "" {
 				ts, _ := time.Parse(time.RFC3339, in.GeneratedAt) // validated by LoadConfig
 				opts.Meta.GeneratedAt = &ts
