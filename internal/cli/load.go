@@ -155,7 +155,7 @@ Exit status: 0 when every file loaded or was skipped, 1 when any failed,
 	fl.StringVar(&opts.Meta.DatasetID, "dataset-id", "", "ML metadata: dataset_id for files without that column")
 	fl.IntVar(&opts.Streams, "streams", 0, "parallel COPY streams (0: 2 for CSV files of 32 MiB and more, else 1; at most 8)")
 	fl.StringVar(&asOf, "as-of", "", "date (2006-01-02) for sources whose date column falls back to as_of (inventory snapshots)")
-	return cmd
+	return pipeline(cmd)
 }
 
 func parseTimeFlag(s string) (time.Time, error) {

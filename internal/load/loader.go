@@ -963,7 +963,7 @@ func (l *Loader) fail(ctx context.Context, src *Source, in *input, ld ledger.Loa
 func (l *Loader) logResult(r Result, elapsed time.Duration, c *ledger.Counts) {
 	attrs := []any{"file", r.File, "source", r.Source, "load_id", r.LoadID, "status", r.Status,
 		"rows_read", r.RowsRead, "rows_loaded", r.RowsLoaded, "rows_rejected", r.RowsRejected,
-		"elapsed_ms", elapsed.Milliseconds()}
+		"duration_ms", elapsed.Milliseconds()}
 	if c != nil && c.MinDate != nil {
 		attrs = append(attrs, "min_date", c.MinDate.Format(time.DateOnly), "max_date", c.MaxDate.Format(time.DateOnly))
 	}
