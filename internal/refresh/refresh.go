@@ -138,7 +138,7 @@ func (r *Refresher) Run(ctx context.Context, opts Options) (Result, error) {
 	r.log.Info("refresh done", "refresh_id", res.RefreshID, "mode", res.Mode, "status", res.Status,
 		"loads", len(res.LoadsApplied), "forecast_window", res.Forecast.String(),
 		"inventory_window", res.Inventory.String(), "external", res.External,
-		"rows", res.Rows, "duration", res.Duration.Round(time.Millisecond))
+		"rows", res.Rows, "duration_ms", res.Duration.Milliseconds())
 	return res, nil
 }
 
@@ -262,7 +262,7 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 		if err := tx.QueryRow(ctx, q, args...).Scan(&n); err != nil {
 			return 0, fmt.Errorf("refresh: %s: %w", table, err)
 		}
-		r.log.Debug("refresh step", "table", table, "rows", n, "duration", time.Since(t0).Round(time.Millisecond))
+		r.log.Debug("refresh step", "table", table, "rows", n, "duration_ms", time.Since(t0).Milliseconds())
 		res.Rows[table] += n
 		return n, nil
 	}
@@ -300,7 +300,7 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 		if _, err = tx.Exec(ctx, `SELECT silver.refresh_demand_daily()`); err != nil {
 			return fmt.Errorf("refresh: daily demand: %w", err)
 		}
-		r.log.Debug("refresh step", "table", "silver item resolution", "duration", time.Since(t0).Round(time.Millisecond))
+		r.log.Debug("refresh step", "table", "silver item resolution", "duration_ms", time.Since(t0).Milliseconds())
 		n, err := count(TableDimItem, `SELECT gold.refresh_dim_item()`)
 		if err != nil {
 			return err

@@ -134,9 +134,9 @@ func (j *jobs) run(id, source string, force bool) {
 	done := *job
 	j.mu.Unlock()
 	if err != nil {
-		log.Error("refresh job failed", "status", done.Status, "err", err, "duration", took)
+		log.Error("refresh job failed", "status", done.Status, "err", err, "duration_ms", took.Milliseconds())
 	} else {
-		log.Info("refresh job finished", "duration", took)
+		log.Info("refresh job finished", "duration_ms", took.Milliseconds())
 	}
 	if j.onDone != nil {
 		j.onDone(done)
