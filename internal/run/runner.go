@@ -19,6 +19,7 @@ import (
 	"github.com/novacorrente/novawh/internal/pgerr"
 	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/run/fault"
+	"github.com/novacorrente/novawh/internal/run/rundb"
 )
 
 // Step statuses.
@@ -190,27 +191,27 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 		opts = []byte("{}")
 	}
 	rep := &Report{Trigger: trigger, SchemaVersion: r.SchemaVersion, Steps: append([]Step{}, r.Prelude...)}
-	if err := r.Pool.QueryRow(ctx, `INSERT INTO meta.runs (trigger, schema_version, options, host, pid)
-		VALUES ($1, $2, $3, $4, $5) RETURNING run_id, started_at`,
-		trigger, int64(r.SchemaVersion), opts, host, os.Getpid()).Scan(&rep.RunID, &rep.StartedAt); err != nil {
+	q := rundb.New(r.Pool)
+	version, pid := int32(r.SchemaVersion), int32(os.Getpid())
+	row, err := q.InsertRun(ctx, rundb.InsertRunParams{Trigger: trigger, SchemaVersion: &version, Options: opts, Host: &host, Pid: &pid})
+	if err != nil {
 		return nil, fmt.Errorf("run: record start in meta.runs: %w", pgerr.ExplainConn(err))
 	}
+	rep.RunID, rep.StartedAt = row.RunID, row.StartedAt.Time
 	// Every line of this run carries its id, the steps' too.
 	log = log.With("run_id", rep.RunID)
 	log.Info("run started", "trigger", trigger, "steps", len(tasks))
 
 	// We hold the lock: any other row still 'running' belongs to a dead process.
-	tag, err := r.Pool.Exec(ctx, `UPDATE meta.runs SET status = 'abandoned', finished_at = clock_timestamp(),
-		error = coalesce(error, 'the process ended before finishing (killed, crashed or lost its database connection)')
-		WHERE status = 'running' AND run_id <> $1`, rep.RunID)
+	abandoned, err := q.MarkAbandonedRuns(ctx, rep.RunID)
 	if err != nil {
 		err = fmt.Errorf("run: mark abandoned runs: %w", pgerr.ExplainConn(err))
 		rep.Status, rep.ExitCode, rep.Error = RunFailed, ExitFailed, logx.OneLine(err.Error())
 		_ = r.finish(ctx, rep)
 		return nil, err
 	}
-	if n := tag.RowsAffected(); n > 0 {
-		log.Warn("earlier runs did not finish: marked abandoned", "runs", n)
+	if abandoned > 0 {
+		log.Warn("earlier runs did not finish: marked abandoned", "runs", abandoned)
 	}
 
 	stopped := false
@@ -350,9 +351,9 @@ func (r *Runner) lock(ctx context.Context) (*pglock.Held, error) {
 		if r.LockWait > 0 {
 			be.Waited = time.Since(start)
 		}
-		_ = r.Pool.QueryRow(ctx, `SELECT run_id, started_at, coalesce(host, ''), coalesce(pid, 0)
-			FROM meta.runs WHERE status = 'running' ORDER BY run_id DESC LIMIT 1`).
-			Scan(&be.RunID, &be.StartedAt, &be.Host, &be.PID)
+		if row, err := rundb.New(r.Pool).RunningRun(ctx); err == nil {
+			be.RunID, be.StartedAt, be.Host, be.PID = row.RunID, row.StartedAt.Time, row.Host, int(row.Pid)
+		}
 		return nil, be
 	}
 	if err != nil {
@@ -368,8 +369,7 @@ func (r *Runner) saveSteps(ctx context.Context, rep *Report) error {
 	}
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, err = r.Pool.Exec(uctx, `UPDATE meta.runs SET steps = $2 WHERE run_id = $1`, rep.RunID, steps)
-	return err
+	return rundb.New(r.Pool).SaveRunSteps(uctx, rundb.SaveRunStepsParams{RunID: rep.RunID, Steps: steps})
 }
 
 func (r *Runner) finish(ctx context.Context, rep *Report) error {
@@ -379,13 +379,13 @@ func (r *Runner) finish(ctx context.Context, rep *Report) error {
 	}
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	tag, err := r.Pool.Exec(uctx, `UPDATE meta.runs SET status = $2, exit_code = $3, failed_step = nullif($4, ''),
-		error = nullif($5, ''), steps = $6, finished_at = clock_timestamp() WHERE run_id = $1 AND status = 'running'`,
-		rep.RunID, rep.Status, rep.ExitCode, rep.FailedStep, rep.Error, steps)
+	code := int32(rep.ExitCode)
+	n, err := rundb.New(r.Pool).FinishRun(uctx, rundb.FinishRunParams{RunID: rep.RunID, Status: rep.Status, ExitCode: &code,
+		FailedStep: rep.FailedStep, Error: rep.Error, Steps: steps})
 	if err != nil {
 		return pgerr.ExplainConn(err)
 	}
-	if tag.RowsAffected() != 1 {
+	if n != 1 {
 		return errors.New("the run's row is no longer 'running' (another run marked it abandoned after this one lost its lock)")
 	}
 	return nil
