@@ -99,7 +99,7 @@ func TestComposeFile(t *testing.T) {
 	}
 	// README's URLs for the host: the published port, the same credentials.
 	readme := read(t, "../README.md")
-	urls := regexp.MustCompile(`postgres://[^\s` + "`" + `'"]+@127\.0\.0\.1:` + published + `/[^\s` + "`" + `'"]+`).FindAllString(readme, -1)
+	urls := regexp.MustCompile(`postgres://[^\s`+"`"+`'"]+@127\.0\.0\.1:`+published+`/[^\s`+"`"+`'"]+`).FindAllString(readme, -1)
 	if len(urls) == 0 {
 		t.Fatalf("README gives no DATABASE_URL for the compose database on 127.0.0.1:%s", published)
 	}
