@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,9 +10,8 @@ import (
 	"github.com/novacorrente/novawh/internal/serve"
 )
 
-func init() { register(newServeCmd) }
-
-// serveConfig is the serve: section of novawh.yaml.
+// serveConfig is the serve: section of novawh.yaml, with the flags of the
+// same names (underscores as dashes) and NOVAWH_API_TOKEN.
 type serveConfig struct {
 	Addr             string        `yaml:"addr"`
 	ReaderRole       string        `yaml:"reader_role"`
@@ -28,12 +26,32 @@ type serveConfig struct {
 	MaxConns         int32         `yaml:"max_conns"`
 	ParquetDir       string        `yaml:"parquet_dir"`
 	RefreshSources   []string      `yaml:"refresh_sources"`
+	// APIToken is only read from the environment, never from the file.
+	APIToken string `yaml:"-"`
 }
 
-// NewServeRefresher, when set (by the command that owns load+refresh),
-// builds the job POST /api/v1/data/refresh runs. It gets the writer pool's
-// App, never the API's read-only pool. Nil leaves the endpoint disabled.
-var NewServeRefresher func(app *App) (serve.Refresher, error)
+// EnvAPIToken enables POST /api/v1/data/refresh with this token.
+const EnvAPIToken = "NOVAWH_API_TOKEN"
+
+// settings binds the serve section's fields to the command's flags and the
+// environment.
+func (c *serveConfig) settings() []config.Setting {
+	return []config.Setting{
+		config.Bind(&c.Addr, "addr", ""),
+		config.Bind(&c.ReaderRole, "reader-role", ""),
+		config.Bind(&c.StatementTimeout, "statement-timeout", ""),
+		config.Bind(&c.RequestTimeout, "request-timeout", ""),
+		config.Bind(&c.ShutdownTimeout, "shutdown-timeout", ""),
+		config.Bind(&c.MaxSpanDays, "max-span-days", ""),
+		config.Bind(&c.MaxItemIDs, "max-item-ids", ""),
+		config.Bind(&c.MaxPageSize, "max-page-size", ""),
+		config.Bind(&c.CacheTTL, "cache-ttl", ""),
+		config.Bind(&c.CacheMaxEntries, "cache-max-entries", ""),
+		config.Bind(&c.MaxConns, "max-conns", ""),
+		config.Bind(&c.ParquetDir, "parquet-dir", ""),
+		config.Bind(&c.APIToken, "", EnvAPIToken),
+	}
+}
 
 func newServeCmd(app *App) *cobra.Command {
 	c := serveConfig{
@@ -81,34 +99,13 @@ on that cron schedule, in --schedule-tz (default America/Sao_Paulo); the
 defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := config.Load(app.ConfigPath)
+			r, err := app.Resolver(cmd)
 			if err != nil {
+				return err
+			}
+			if err := r.Resolve("serve", &c, c.settings()...); err != nil {
 				return Usage(err)
 			}
-			fileCfg := c
-			if err := f.Decode("serve", &fileCfg); err != nil {
-				return Usage(err)
-			}
-			// Flags beat the file: take the file's value only for flags not set.
-			fl := cmd.Flags()
-			pick := func(name string, apply func()) {
-				if !fl.Changed(name) {
-					apply()
-				}
-			}
-			pick("addr", func() { c.Addr = fileCfg.Addr })
-			pick("reader-role", func() { c.ReaderRole = fileCfg.ReaderRole })
-			pick("statement-timeout", func() { c.StatementTimeout = fileCfg.StatementTimeout })
-			pick("request-timeout", func() { c.RequestTimeout = fileCfg.RequestTimeout })
-			pick("shutdown-timeout", func() { c.ShutdownTimeout = fileCfg.ShutdownTimeout })
-			pick("max-span-days", func() { c.MaxSpanDays = fileCfg.MaxSpanDays })
-			pick("max-item-ids", func() { c.MaxItemIDs = fileCfg.MaxItemIDs })
-			pick("max-page-size", func() { c.MaxPageSize = fileCfg.MaxPageSize })
-			pick("cache-ttl", func() { c.CacheTTL = fileCfg.CacheTTL })
-			pick("cache-max-entries", func() { c.CacheMaxEntries = fileCfg.CacheMaxEntries })
-			pick("max-conns", func() { c.MaxConns = fileCfg.MaxConns })
-			pick("parquet-dir", func() { c.ParquetDir = fileCfg.ParquetDir })
-			c.RefreshSources = fileCfg.RefreshSources
 			if err := checkServeConfig(c); err != nil {
 				return Usage(err)
 			}
@@ -122,24 +119,24 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 				return err
 			}
 			defer pool.Close()
-			var refresher serve.Refresher
-			if NewServeRefresher != nil {
-				if refresher, err = NewServeRefresher(app); err != nil {
-					return err
-				}
+			// The refresh endpoint runs the nightly job through the
+			// command's writer pool, never the API's read-only one.
+			refresher, err := newServeRefresher(app)
+			if err != nil {
+				return err
 			}
 			srv, err := serve.New(serve.Options{
 				Pool: pool, Logger: log, Addr: c.Addr,
 				MaxSpanDays: c.MaxSpanDays, MaxItemIDs: c.MaxItemIDs, MaxPageSize: c.MaxPageSize,
 				CacheTTL: c.CacheTTL, CacheDisabled: c.CacheTTL == 0, CacheMaxEntries: c.CacheMaxEntries,
 				RequestTimeout: c.RequestTimeout, ShutdownTimeout: c.ShutdownTimeout,
-				APIToken: os.Getenv("NOVAWH_API_TOKEN"), Refresher: refresher, RefreshSources: c.RefreshSources,
+				APIToken: c.APIToken, Refresher: refresher, RefreshSources: c.RefreshSources,
 				ParquetDir: c.ParquetDir,
 			})
 			if err != nil {
 				return err
 			}
-			waitSched, err := startRunSchedule(ctx, app, schedSpec, schedTZ)
+			waitSched, err := startRunSchedule(ctx, app, cmd)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/novacorrente/novawh/internal/pull"
 	nightly "github.com/novacorrente/novawh/internal/run"
 	"github.com/novacorrente/novawh/internal/serve"
 )
@@ -19,8 +18,6 @@ const (
 	RefreshSourceAll      = "all"        // same as external
 )
 
-func init() { NewServeRefresher = newServeRefresher }
-
 // newServeRefresher wires the API's refresh endpoint to the nightly job.
 func newServeRefresher(app *App) (serve.Refresher, error) {
 	tmpl, err := newNightlyJob(app, jobSpec{Trigger: "api",
@@ -29,7 +26,8 @@ func newServeRefresher(app *App) (serve.Refresher, error) {
 		return nil, err
 	}
 	return serve.RefresherFunc(func(ctx context.Context, source string, force bool) (any, error) {
-		opts := nightly.Options{SkipExport: true, Full: force, Offline: pull.OfflineFromEnv()}
+		// Offline comes from the run configuration (NOVAWH_OFFLINE, run.pull.offline).
+		opts := nightly.Options{SkipExport: true, Full: force}
 		switch source {
 		case "", RefreshSourceML:
 			opts.SkipPull = true
