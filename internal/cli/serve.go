@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -25,6 +26,7 @@ type serveConfig struct {
 	MaxPageSize      int           `yaml:"max_page_size"`
 	CacheTTL         time.Duration `yaml:"cache_ttl"`
 	CacheMaxEntries  int           `yaml:"cache_max_entries"`
+	CacheMaxBytes    int64         `yaml:"cache_max_bytes"`
 	MaxConns         int32         `yaml:"max_conns"`
 	ParquetDir       string        `yaml:"parquet_dir"`
 	RefreshSources   []string      `yaml:"refresh_sources"`
@@ -46,6 +48,7 @@ func newServeCmd(app *App) *cobra.Command {
 		MaxPageSize:      serve.DefaultMaxPageSize,
 		CacheTTL:         serve.DefaultCacheTTL,
 		CacheMaxEntries:  serve.DefaultCacheEntries,
+		CacheMaxBytes:    serve.DefaultCacheBytes,
 		MaxConns:         10,
 		ParquetDir:       "exports",
 	}
@@ -106,6 +109,7 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 			pick("max-page-size", func() { c.MaxPageSize = fileCfg.MaxPageSize })
 			pick("cache-ttl", func() { c.CacheTTL = fileCfg.CacheTTL })
 			pick("cache-max-entries", func() { c.CacheMaxEntries = fileCfg.CacheMaxEntries })
+			pick("cache-max-bytes", func() { c.CacheMaxBytes = fileCfg.CacheMaxBytes })
 			pick("max-conns", func() { c.MaxConns = fileCfg.MaxConns })
 			pick("parquet-dir", func() { c.ParquetDir = fileCfg.ParquetDir })
 			c.RefreshSources = fileCfg.RefreshSources
@@ -131,7 +135,7 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 			srv, err := serve.New(serve.Options{
 				Pool: pool, Logger: log, Addr: c.Addr,
 				MaxSpanDays: c.MaxSpanDays, MaxItemIDs: c.MaxItemIDs, MaxPageSize: c.MaxPageSize,
-				CacheTTL: c.CacheTTL, CacheDisabled: c.CacheTTL == 0, CacheMaxEntries: c.CacheMaxEntries,
+				CacheTTL: c.CacheTTL, CacheDisabled: c.CacheTTL == 0, CacheMaxEntries: c.CacheMaxEntries, CacheMaxBytes: c.CacheMaxBytes,
 				RequestTimeout: c.RequestTimeout, ShutdownTimeout: c.ShutdownTimeout,
 				APIToken: os.Getenv("NOVAWH_API_TOKEN"), Refresher: refresher, RefreshSources: c.RefreshSources,
 				ParquetDir: c.ParquetDir,
@@ -139,7 +143,10 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 			if err != nil {
 				return err
 			}
-			waitSched, err := startRunSchedule(ctx, app, schedSpec, schedTZ)
+			waitSched, err := startRunSchedule(ctx, app, schedSpec, schedTZ, func(ctx context.Context, run func(context.Context) (any, error)) error {
+				_, err := srv.RunJob(ctx, "nightly", run)
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -158,6 +165,7 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 	fl.IntVar(&c.MaxPageSize, "max-page-size", c.MaxPageSize, "largest limit of GET /api/v1/items")
 	fl.DurationVar(&c.CacheTTL, "cache-ttl", c.CacheTTL, "life of a cached response (0 disables the cache)")
 	fl.IntVar(&c.CacheMaxEntries, "cache-max-entries", c.CacheMaxEntries, "most responses kept in the cache")
+	fl.Int64Var(&c.CacheMaxBytes, "cache-max-bytes", c.CacheMaxBytes, "most bytes the cache holds (a response over 1/8 of it is served, not cached)")
 	fl.Int32Var(&c.MaxConns, "max-conns", c.MaxConns, "size of the API's connection pool")
 	fl.StringVar(&c.ParquetDir, "parquet-dir", c.ParquetDir, "Parquet export folder checked by /health (\"\" = not checked)")
 	fl.StringVar(&schedSpec, "schedule", "", "also run the nightly job on this cron schedule, e.g. \"0 2 * * *\" (default run.schedule; \"\" = none)")
@@ -171,8 +179,8 @@ func checkServeConfig(c serveConfig) error {
 		return fmt.Errorf("serve: addr is empty")
 	case c.StatementTimeout < 0, c.RequestTimeout <= 0, c.ShutdownTimeout <= 0:
 		return fmt.Errorf("serve: statement_timeout must be >= 0 and request_timeout, shutdown_timeout > 0")
-	case c.MaxSpanDays <= 0, c.MaxItemIDs <= 0, c.MaxPageSize <= 0, c.CacheMaxEntries <= 0, c.MaxConns <= 0:
-		return fmt.Errorf("serve: max_span_days, max_item_ids, max_page_size, cache_max_entries and max_conns must be positive")
+	case c.MaxSpanDays <= 0, c.MaxItemIDs <= 0, c.MaxPageSize <= 0, c.CacheMaxEntries <= 0, c.CacheMaxBytes <= 0, c.MaxConns <= 0:
+		return fmt.Errorf("serve: max_span_days, max_item_ids, max_page_size, cache_max_entries, cache_max_bytes and max_conns must be positive")
 	case c.CacheTTL < 0:
 		return fmt.Errorf("serve: cache_ttl must not be negative (0 disables the cache)")
 	}

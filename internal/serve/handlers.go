@@ -435,24 +435,20 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, key string, com
 		if err != nil {
 			return nil, err
 		}
-		b, err := json.Marshal(v)
+		b, err := jsonBody(v)
 		if err != nil {
 			return nil, fmt.Errorf("encode response: %w", err)
 		}
-		return append(b, '\n'), nil
+		return b, nil
 	}
 	var body []byte
 	var err error
 	if s.cache.enabled() {
-		var hit bool
+		var outcome string
 		// A computation may be shared by several requests: it must not die
 		// with the first client's connection.
-		body, hit, err = s.cache.fetch(key, func() ([]byte, error) { return run(context.WithoutCancel(r.Context())) })
-		if hit {
-			w.Header().Set("X-Cache", "hit")
-		} else {
-			w.Header().Set("X-Cache", "miss")
-		}
+		body, outcome, err = s.cache.fetch(key, func() ([]byte, error) { return run(context.WithoutCancel(r.Context())) })
+		w.Header().Set("X-Cache", outcome)
 	} else {
 		body, err = run(r.Context())
 	}
@@ -506,24 +502,42 @@ type refreshAccepted struct {
 var sourceRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // authorize checks the refresh endpoints are enabled and the caller holds
-// the token (Authorization: Bearer <token> or X-API-Key: <token>).
+// the token.
 func (s *Server) authorize(r *http.Request) *apiError {
 	if s.opts.APIToken == "" {
 		return &apiError{Status: http.StatusForbidden, Code: CodeRefreshDisabled, Message: "the refresh endpoint is disabled: no API token is configured (set NOVAWH_API_TOKEN)"}
 	}
-	if s.jobs == nil {
+	if s.opts.Refresher == nil {
 		return &apiError{Status: http.StatusForbidden, Code: CodeRefreshDisabled, Message: "the refresh endpoint is disabled: this server has no refresh job configured"}
 	}
-	given := r.Header.Get("X-API-Key")
-	if given == "" {
-		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-			given = strings.TrimSpace(h[7:])
-		}
+	return s.checkToken(r)
+}
+
+// presentedToken is the token of Authorization: Bearer <token> or
+// X-API-Key: <token> ("" when neither is sent).
+func presentedToken(r *http.Request) string {
+	if k := r.Header.Get("X-API-Key"); k != "" {
+		return k
 	}
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// hasCredentials reports whether the request sends any credentials.
+func hasCredentials(r *http.Request) bool {
+	return r.Header.Get("X-API-Key") != "" || r.Header.Get("Authorization") != ""
+}
+
+// checkToken checks the caller holds the API token (401 otherwise; no
+// token configured means no caller holds it).
+func (s *Server) checkToken(r *http.Request) *apiError {
+	given := presentedToken(r)
 	if given == "" {
 		return &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "missing credentials: send Authorization: Bearer <token> or X-API-Key: <token>"}
 	}
-	if subtle.ConstantTimeCompare([]byte(given), []byte(s.opts.APIToken)) != 1 {
+	if s.opts.APIToken == "" || subtle.ConstantTimeCompare([]byte(given), []byte(s.opts.APIToken)) != 1 {
 		return &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "invalid API token"}
 	}
 	return nil
@@ -586,8 +600,30 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// authorizeStatus guards the job states: the token is enough (a server
+// without a refresher still reports its scheduled jobs).
+func (s *Server) authorizeStatus(r *http.Request) *apiError {
+	if s.opts.APIToken == "" {
+		return &apiError{Status: http.StatusForbidden, Code: CodeRefreshDisabled, Message: "job states are disabled: no API token is configured (set NOVAWH_API_TOKEN)"}
+	}
+	return s.checkToken(r)
+}
+
+type jobsResponse struct {
+	Jobs []Job `json:"jobs"`
+}
+
+// handleJobs lists the jobs the server remembers, newest first.
+func (s *Server) handleJobs(w http.ResponseWriter, r *http.Request) {
+	if ae := s.authorizeStatus(r); ae != nil {
+		writeError(w, ae)
+		return
+	}
+	writeJSON(w, http.StatusOK, jobsResponse{Jobs: s.jobs.list()})
+}
+
 func (s *Server) handleRefreshStatus(w http.ResponseWriter, r *http.Request) {
-	if ae := s.authorize(r); ae != nil {
+	if ae := s.authorizeStatus(r); ae != nil {
 		writeError(w, ae)
 		return
 	}
@@ -602,6 +638,11 @@ func (s *Server) handleRefreshStatus(w http.ResponseWriter, r *http.Request) {
 
 // ---- health ----
 
+// healthResponse is the body of GET /health. Without credentials it tells
+// no secrets: the verdicts only (database, parquet_access and the ML check
+// without their details, no module list). With the API token it adds the
+// details: error texts, the remote export target, checked_packages and
+// violations.
 type healthResponse struct {
 	Status            string   `json:"status"`
 	Database          string   `json:"database"`
@@ -609,15 +650,26 @@ type healthResponse struct {
 	ParquetAccess     string   `json:"parquet_access"`
 	Cache             string   `json:"cache"`
 	CacheEntries      int      `json:"cache_entries"`
+	CacheBytes        int64    `json:"cache_bytes"`
+	CacheMaxBytes     int64    `json:"cache_max_bytes"`
 	CacheTTLSeconds   float64  `json:"cache_ttl_seconds"`
 	Refresh           string   `json:"refresh"`
 	MLDependencies    MLReport `json:"ml_dependencies"`
+	Details           bool     `json:"details"` // true when the token was given
 	Timestamp         string   `json:"timestamp"`
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	details := false
+	if hasCredentials(r) {
+		if ae := s.checkToken(r); ae != nil {
+			writeError(w, ae)
+			return
+		}
+		details = true
+	}
 	h := healthResponse{Status: "ok", Database: "ok", Cache: "disabled", Refresh: s.refreshState(), MLDependencies: s.ml,
-		Timestamp: s.opts.Now().UTC().Format(time.RFC3339)}
+		Details: details, Timestamp: s.opts.Now().UTC().Format(time.RFC3339)}
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	t0 := time.Now()
@@ -629,7 +681,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	h.DatabaseLatencyMS = float64(time.Since(t0).Microseconds()) / 1000
 	h.ParquetAccess = parquetAccess(s.opts.ParquetDir)
 	if s.cache.enabled() {
-		h.Cache, h.CacheEntries, h.CacheTTLSeconds = "enabled", s.cache.len(), s.cache.ttl.Seconds()
+		st := s.cache.snapshot()
+		h.Cache, h.CacheEntries, h.CacheBytes, h.CacheMaxBytes, h.CacheTTLSeconds = "enabled", st.Entries, st.Bytes, st.MaxBytes, s.cache.ttl.Seconds()
 	}
 	if s.ml.Status == "violation" {
 		h.Status = "error"
@@ -637,11 +690,26 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if h.Status == "ok" && h.ParquetAccess != "ok" && h.ParquetAccess != "not_configured" && !strings.HasPrefix(h.ParquetAccess, "not_checked") {
 		h.Status = "degraded"
 	}
+	if !details {
+		// The verdicts only: "error: <text>" -> "error", "not_checked
+		// (remote target s3://...)" -> "not_checked", no module list.
+		h.Database = verdict(h.Database)
+		h.ParquetAccess = verdict(h.ParquetAccess)
+		h.MLDependencies.CheckedPackages, h.MLDependencies.Violations = nil, nil
+	}
 	code := http.StatusOK
 	if h.Status == "error" {
 		code = http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, h)
+}
+
+// verdict is the first word of a health value ("error: ..." -> "error").
+func verdict(v string) string {
+	if i := strings.IndexAny(v, ": ("); i > 0 {
+		return v[:i]
+	}
+	return v
 }
 
 // parquetAccess reports whether the Parquet export folder can be read.

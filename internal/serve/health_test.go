@@ -75,40 +75,71 @@ func TestCheckMLDependencies(t *testing.T) {
 func TestHealth(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	e := newEnv(t, func(o *serve.Options, _ *pgtest.DB) { o.ParquetDir = dir })
+	e := newEnv(t, func(o *serve.Options, _ *pgtest.DB) { o.ParquetDir, o.APIToken = dir, "tok" })
 	r := e.get(t, "/health")
 	m := r.json.(map[string]any)
-	if r.status != 200 || m["status"] != "ok" || m["database"] != "ok" || m["parquet_access"] != "ok" || m["cache"] != "enabled" {
+	if r.status != 200 || m["status"] != "ok" || m["database"] != "ok" || m["parquet_access"] != "ok" || m["cache"] != "enabled" || m["details"] != false {
 		t.Fatalf("health %d %s", r.status, r.body)
 	}
+	// Public: the verdict, no module list.
 	ml := m["ml_dependencies"].(map[string]any)
-	if ml["status"] != "ok" || len(ml["violations"].([]any)) != 0 {
+	if ml["status"] != "ok" || ml["message"] == "" {
 		t.Errorf("ml_dependencies %v", ml)
 	}
-	// The real module list of this binary (a test binary lists its main
-	// module; the built novawh lists every dependency).
-	found := false
-	for _, p := range ml["checked_packages"].([]any) {
-		found = found || strings.HasPrefix(p.(string), "github.com/novacorrente/novawh@")
+	for _, secret := range []string{"checked_packages", "violations"} {
+		if _, ok := ml[secret]; ok {
+			t.Errorf("the public health body lists %s: %s", secret, r.body)
+		}
 	}
-	if !found {
-		t.Errorf("checked_packages lacks the main module: %v", ml["checked_packages"])
+	if strings.Contains(string(r.body), "github.com/") {
+		t.Errorf("the public health body names modules: %s", r.body)
+	}
+	// With the token: the real module list of this binary (a test binary
+	// lists its main module; the built novawh lists every dependency).
+	for _, h := range []map[string]string{{"Authorization": "Bearer tok"}, {"X-API-Key": "tok"}} {
+		r = e.do(t, http.MethodGet, "/health", h, "")
+		m = r.json.(map[string]any)
+		ml = m["ml_dependencies"].(map[string]any)
+		found := false
+		for _, p := range ml["checked_packages"].([]any) {
+			found = found || strings.HasPrefix(p.(string), "github.com/novacorrente/novawh@")
+		}
+		if r.status != 200 || m["details"] != true || !found || len(ml["violations"].([]any)) != 0 {
+			t.Errorf("health with %v: %d %s", h, r.status, r.body)
+		}
+	}
+	// A wrong token is refused, not silently treated as public.
+	if r = e.do(t, http.MethodGet, "/health", map[string]string{"X-API-Key": "nope"}, ""); r.status != http.StatusUnauthorized {
+		t.Errorf("health with a wrong token: %d %s", r.status, r.body)
 	}
 
-	// An ML module in the binary makes the service unhealthy (503).
+	// An ML module in the binary makes the service unhealthy (503); the
+	// public body says so without naming it, the token shows it.
 	bad := newEnv(t, func(o *serve.Options, _ *pgtest.DB) {
-		o.ParquetDir = filepath.Join(dir, "missing")
+		o.ParquetDir, o.APIToken = filepath.Join(dir, "missing"), "tok"
 		o.BuildInfo = func() (*debug.BuildInfo, bool) {
 			return &debug.BuildInfo{Deps: []*debug.Module{{Path: "github.com/patrikeh/go-deep", Version: "v0.1.0"}}}, true
 		}
 	})
 	r = bad.get(t, "/health")
 	m = r.json.(map[string]any)
-	if r.status != http.StatusServiceUnavailable || m["status"] != "error" || !strings.HasPrefix(m["parquet_access"].(string), "error:") {
-		t.Errorf("health with an ML module: %d %s", r.status, r.body)
+	if r.status != http.StatusServiceUnavailable || m["status"] != "error" || m["parquet_access"] != "error" ||
+		m["ml_dependencies"].(map[string]any)["status"] != "violation" || strings.Contains(string(r.body), "go-deep") || strings.Contains(string(r.body), dir) {
+		t.Errorf("public health with an ML module: %d %s", r.status, r.body)
 	}
-	if v := m["ml_dependencies"].(map[string]any)["violations"].([]any); len(v) != 1 {
+	r = bad.do(t, http.MethodGet, "/health", map[string]string{"X-API-Key": "tok"}, "")
+	m = r.json.(map[string]any)
+	if r.status != http.StatusServiceUnavailable || !strings.HasPrefix(m["parquet_access"].(string), "error: ") {
+		t.Errorf("health with an ML module and the token: %d %s", r.status, r.body)
+	}
+	if v := m["ml_dependencies"].(map[string]any)["violations"].([]any); len(v) != 1 || !strings.HasPrefix(v[0].(string), "github.com/patrikeh/go-deep") {
 		t.Errorf("violations %v", v)
+	}
+
+	// No token configured: nobody gets the details.
+	open := newEnv(t, nil)
+	if r = open.do(t, http.MethodGet, "/health", map[string]string{"X-API-Key": "anything"}, ""); r.status != http.StatusUnauthorized {
+		t.Errorf("health details without a configured token: %d %s", r.status, r.body)
 	}
 }
 
@@ -118,7 +149,7 @@ func TestHealthDatabaseDown(t *testing.T) {
 	e.reader.Close() // a closed pool fails like a lost database
 	r := e.get(t, "/health")
 	m := r.json.(map[string]any)
-	if r.status != http.StatusServiceUnavailable || m["status"] != "error" || !strings.HasPrefix(m["database"].(string), "error:") {
+	if r.status != http.StatusServiceUnavailable || m["status"] != "error" || m["database"] != "error" {
 		t.Errorf("health with the database gone: %d %s", r.status, r.body)
 	}
 	// Read endpoints answer a JSON 5xx, not a hang or a crash.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -298,4 +299,24 @@ func checkShape(t *testing.T, path string, got, want any) {
 	default:
 		t.Fatalf("bad shape %T", want)
 	}
+}
+
+// logBuffer collects a server's log lines (safe for concurrent writes).
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func newLogBuffer() *logBuffer { return &logBuffer{} }
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -24,6 +24,7 @@ const (
 	DefaultMaxPageSize     = 1000
 	DefaultCacheTTL        = 60 * time.Second
 	DefaultCacheEntries    = 10000
+	DefaultCacheBytes      = 32 << 20 // 32 MiB; one response may use an eighth of it
 	DefaultRequestTimeout  = 15 * time.Second
 	DefaultShutdownTimeout = 30 * time.Second
 )
@@ -41,6 +42,7 @@ type Options struct {
 	CacheTTL        time.Duration // life of a cached response
 	CacheDisabled   bool          // no response cache at all
 	CacheMaxEntries int
+	CacheMaxBytes   int64         // bound on the cache's bytes; a response over 1/8 of it is not stored
 	RequestTimeout  time.Duration // per request database work
 	ShutdownTimeout time.Duration // grace period of Run on shutdown
 
@@ -107,6 +109,9 @@ func New(opts Options) (*Server, error) {
 	if opts.CacheMaxEntries <= 0 {
 		opts.CacheMaxEntries = DefaultCacheEntries
 	}
+	if opts.CacheMaxBytes <= 0 {
+		opts.CacheMaxBytes = DefaultCacheBytes
+	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
 	}
@@ -127,11 +132,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, q: store.New(opts.Pool), pool: opts.Pool}
 	if !opts.CacheDisabled {
-		s.cache = newCache(opts.CacheTTL, opts.CacheMaxEntries, opts.Now)
+		s.cache = newCache(opts.CacheTTL, opts.CacheMaxEntries, opts.CacheMaxBytes, opts.Now)
 	}
-	if opts.Refresher != nil {
-		s.jobs = newJobs(opts.Refresher, opts.Logger, opts.Now, func(Job) { s.cache.purge() })
-	}
+	s.jobs = newJobs(opts.Refresher, opts.Logger, opts.Now, func(Job) { s.cache.purge() })
 	// The module list of a running binary does not change: check it once.
 	bi, ok := opts.BuildInfo()
 	s.ml = CheckMLDependencies(bi, ok, opts.MLDenyList)
@@ -149,6 +152,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/aggregates", s.handleAggregates)
 	m.HandleFunc("GET /api/v1/inventory/{id...}", s.handleInventory)
 	m.HandleFunc("POST /api/v1/data/refresh", s.handleRefresh)
+	m.HandleFunc("GET /api/v1/data/refresh", s.handleJobs)
 	m.HandleFunc("GET /api/v1/data/refresh/{job_id}", s.handleRefreshStatus)
 	m.HandleFunc("GET /health", s.handleHealth)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -183,6 +187,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("remote", r.RemoteAddr))
 	}()
+	// r.URL.Query() silently drops a pair it cannot decode (q=ITEM%ZZ would
+	// list every item): a query string that does not parse is a 400.
+	if err := checkQuery(r.URL.RawQuery); err != nil {
+		writeError(rec, err)
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 
@@ -231,7 +241,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(JSONErrorListener(ln)) }()
 	s.log.Info("serving the API", "addr", ln.Addr().String(), "cache_ttl", s.cacheTTL(), "refresh", s.refreshState())
 	select {
 	case err := <-errc:
@@ -254,15 +264,28 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // Close cancels a running refresh job and waits for it until ctx ends.
-func (s *Server) Close(ctx context.Context) error {
-	if s.jobs == nil {
-		return nil
+func (s *Server) Close(ctx context.Context) error { return s.jobs.close(ctx) }
+
+// RunJob runs fn as a refresh job triggered by the caller (an in-process
+// scheduler: trigger "schedule"), one at a time with the jobs of POST
+// /api/v1/data/refresh, and waits for its end. The job is kept and reported
+// like the others (GET /api/v1/data/refresh/{job_id}); a panic in fn makes
+// it a failed job; the cache is purged when it ends. While another job
+// runs it starts nothing and returns an error.
+func (s *Server) RunJob(ctx context.Context, source string, fn JobFunc) (Job, error) {
+	job, err := s.jobs.startFunc(TriggerSchedule, source, false, fn)
+	if err != nil {
+		return Job{}, err
 	}
-	return s.jobs.close(ctx)
+	return s.jobs.wait(ctx, job.JobID)
 }
 
 // PurgeCache drops every cached response (a refresh job does it itself).
 func (s *Server) PurgeCache() { s.cache.purge() }
+
+// CacheStats returns the response cache's accounting (zero when the cache
+// is off).
+func (s *Server) CacheStats() CacheStats { return s.cache.snapshot() }
 
 func (s *Server) cacheTTL() time.Duration {
 	if !s.cache.enabled() {
@@ -275,7 +298,7 @@ func (s *Server) refreshState() string {
 	switch {
 	case s.opts.APIToken == "":
 		return "disabled (NOVAWH_API_TOKEN unset)"
-	case s.jobs == nil:
+	case s.opts.Refresher == nil:
 		return "disabled (no refresh job configured)"
 	}
 	return "enabled"
