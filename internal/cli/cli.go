@@ -9,13 +9,22 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/novacorrente/novawh/internal/dbconn"
 	"github.com/novacorrente/novawh/internal/logx"
+	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/registry"
+)
+
+// DefaultLogFile is the log file of the pipeline commands; EnvLogFile
+// overrides it (the --log-file flag beats both).
+const (
+	DefaultLogFile = "logs/data_ingestion.log"
+	EnvLogFile     = "NOVAWH_LOG_FILE"
 )
 
 // Exit codes shared by every command.
@@ -51,9 +60,29 @@ type App struct {
 	Stderr io.Writer
 	Stdin  io.Reader
 
-	log     *slog.Logger
-	logFile io.Closer
-	pool    *pgxpool.Pool
+	log      *slog.Logger
+	logFile  io.Closer
+	pool     *pgxpool.Pool
+	progress *progress.Reporter
+	progOnce sync.Once
+	// fileLog: the command writes the log file (pipeline work, or an
+	// explicit --log-file).
+	fileLog bool
+}
+
+// annotPipeline marks the commands that do pipeline work (load, pull,
+// refresh, check, export, run, serve): only they write the log file by
+// default. Others (db, migrate, status, registry, version) write it only
+// when --log-file is given explicitly.
+const annotPipeline = "novawh/pipeline"
+
+// pipeline marks cmd as doing pipeline work (see annotPipeline).
+func pipeline(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[annotPipeline] = "true"
+	return cmd
 }
 
 var commands []func(*App) *cobra.Command
@@ -98,6 +127,7 @@ Connection: --database-url, else DATABASE_URL, else the standard PG* variables.`
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			app.fileLog = cmd.Annotations[annotPipeline] == "true" || cmd.Flag("log-file").Changed
 			switch app.LogFormat {
 			case "text", "json":
 			default:
@@ -109,7 +139,7 @@ Connection: --database-url, else DATABASE_URL, else the standard PG* variables.`
 	pf := root.PersistentFlags()
 	pf.StringVar(&app.DatabaseURL, "database-url", "", "PostgreSQL URL (default $DATABASE_URL, then the standard PG* variables)")
 	pf.StringVar(&app.LogFormat, "log-format", "text", "log format on stderr: text or json")
-	pf.StringVar(&app.LogFile, "log-file", envOr("NOVAWH_LOG_FILE", "logs/data_ingestion.log"), "also append JSON log lines to this file (\"\" disables)")
+	pf.StringVar(&app.LogFile, "log-file", envOr(EnvLogFile, DefaultLogFile), "pipeline commands (load, pull, refresh, check, export, run, serve) also append JSON log lines to this file, created on the first line (\"\" disables; given explicitly, any command writes it)")
 	pf.StringVar(&app.ConfigPath, "config", "", "configuration file (default ./novawh.yaml, else the copy built into the binary)")
 	pf.StringVar(&app.RegistryPath, "registry", "", "schema registry file (default: the copy of data/schema_registry.json built into the binary)")
 	pf.BoolVarP(&app.Verbose, "verbose", "v", false, "log debug messages")
@@ -133,14 +163,27 @@ func (a *App) Logger() *slog.Logger {
 	if a.Verbose {
 		level = slog.LevelDebug
 	}
-	log, closer, err := logx.New(a.Stderr, logx.Options{Format: a.LogFormat, File: a.LogFile, Level: level})
+	// Log lines on a terminal first clear the progress bar's line.
+	stderr := a.Progress().Writer(a.Stderr)
+	file := ""
+	if a.fileLog {
+		file = a.LogFile
+	}
+	log, closer, err := logx.New(stderr, logx.Options{Format: a.LogFormat, File: file, Level: level})
 	if err != nil {
 		// The log file could not be opened: keep logging to stderr only.
-		log, closer, _ = logx.New(a.Stderr, logx.Options{Format: a.LogFormat, Level: level})
+		log, closer, _ = logx.New(stderr, logx.Options{Format: a.LogFormat, Level: level})
 		log.Warn("log file disabled", "err", err)
 	}
 	a.log, a.logFile = log, closer
 	return a.log
+}
+
+// Progress is the progress reporter on stderr: nil (quiet) when stderr is
+// not a terminal.
+func (a *App) Progress() *progress.Reporter {
+	a.progOnce.Do(func() { a.progress = progress.New(a.Stderr, progress.Options{}) })
+	return a.progress
 }
 
 // DSN is the resolved connection string ("" means PG* variables).

@@ -128,5 +128,5 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
 	fl.Int64Var(&opts.MaxRowsPerFile, "max-rows-per-file", export.DefaultMaxRowsPerFile, "start a new part file in a partition after this many rows")
 	fl.IntVar(&opts.Workers, "workers", export.DefaultWorkers, "partitions read and written at once (one database connection each)")
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	return cmd
+	return pipeline(cmd)
 }

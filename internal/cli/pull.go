@@ -161,7 +161,7 @@ failed, 2 on usage or configuration errors.`,
 	fl.BoolVar(&asJSON, "json", false, "print a JSON summary {results: [...], failed: N} on stdout")
 	fl.BoolVar(&offline, "offline", false, "skip every pull with a warning and exit 0 (default from NOVAWH_OFFLINE=1; --offline=false forces pulls)")
 	fl.DurationVar(&timeout, "timeout", 0, "per-request timeout (default: pull.timeout of the configuration, 60s)")
-	return cmd
+	return pipeline(cmd)
 }
 
 func parseDay(flag, s string) (time.Time, error) {

@@ -67,5 +67,5 @@ per gold table, duration) and every rewritten window in meta.gold_changes.`,
 	}
 	cmd.Flags().BoolVar(&opts.Full, "full", false, "rebuild silver keys and every gold table from all of bronze")
 	cmd.Flags().BoolVar(&opts.NoWait, "no-wait", false, "exit at once (status busy) when another refresh is running instead of waiting")
-	return cmd
+	return pipeline(cmd)
 }

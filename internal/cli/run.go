@@ -93,6 +93,9 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 				return err
 			}
 			job.Opts = opts
+			if !asJSON {
+				job.Progress = app.Progress()
+			}
 			pool, err := app.Pool(ctx)
 			if err != nil {
 				var se *nightly.StartError
@@ -153,7 +156,7 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 	f.StringVar(&webhook, "alert-webhook", "", "POST a Slack-compatible JSON alert here on failure (default $NOVAWH_ALERT_WEBHOOK, then run.alert.webhook)")
 	f.BoolVar(&opts.AlertOnWarning, "alert-on-warning", false, "also alert when the run succeeds with warnings (rejected rows, quality warnings, skipped pulls)")
 	f.DurationVar(&opts.LockWait, "wait", 0, "when another run is in progress, wait up to this long for it (0: exit at once with code 0)")
-	return cmd
+	return pipeline(cmd)
 }
 
 // runWriteSkipped prints the --json answer of a run skipped because another

@@ -170,7 +170,7 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 	fl.StringVar(&c.ParquetDir, "parquet-dir", c.ParquetDir, "Parquet export folder checked by /health (\"\" = not checked)")
 	fl.StringVar(&schedSpec, "schedule", "", "also run the nightly job on this cron schedule, e.g. \"0 2 * * *\" (default run.schedule; \"\" = none)")
 	fl.StringVar(&schedTZ, "schedule-tz", "", "time zone of --schedule (default run.schedule_tz, else America/Sao_Paulo)")
-	return cmd
+	return pipeline(cmd)
 }
 
 func checkServeConfig(c serveConfig) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/logx"
 	"github.com/novacorrente/novawh/internal/pgerr"
+	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/pull"
 	"github.com/novacorrente/novawh/internal/registry"
 )
@@ -44,6 +45,9 @@ type Job struct {
 	Alert      *alert.Sender
 	Trigger    string // cli, schedule or api (POST /api/v1/data/refresh)
 	Opts       Options
+	// Progress draws the steps' progress on a terminal (nil: none, as
+	// under the scheduler and the API).
+	Progress *progress.Reporter
 }
 
 // StartError: the run did not start (schema check, lock, database). Code

@@ -472,6 +472,10 @@ type MetaCheckRun struct {
 	Passed     *bool              `json:"passed"`
 	Errors     int32              `json:"errors"`
 	Warnings   int32              `json:"warnings"`
+	// running, finished (every check ran: see passed), failed (the run stopped on an error, see error), abandoned (the process died; marked by the next check run).
+	Status string `json:"status"`
+	// Why the run failed or was abandoned.
+	Error *string `json:"error"`
 }
 
 // One row per novawh export run: target, options, files and rows written, outcome.
@@ -543,8 +547,9 @@ type MetaLoad struct {
 
 // One row per novawh refresh: mode, loads applied, date windows recomputed, rows written per gold table, duration, outcome.
 type MetaRefresh struct {
-	RefreshID    int64              `json:"refresh_id"`
-	Mode         string             `json:"mode"`
+	RefreshID int64  `json:"refresh_id"`
+	Mode      string `json:"mode"`
+	// running, ok, noop (nothing to apply), failed (error recorded), abandoned (the process died; marked by the next refresh).
 	Status       string             `json:"status"`
 	StartedAt    pgtype.Timestamptz `json:"started_at"`
 	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
