@@ -3,11 +3,11 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
 	nightly "github.com/novacorrente/novawh/internal/run"
 	"github.com/novacorrente/novawh/internal/schedule"
+	"github.com/novacorrente/novawh/internal/serve"
 )
 
 // startRunSchedule starts the nightly job's in-process scheduler for
@@ -50,11 +50,8 @@ func startRunSchedule(ctx context.Context, app *App, spec, tz string, through fu
 			log.Error("scheduled run did not start", "err", err)
 		default:
 			log.Info("scheduled run done", "run_id", rep.RunID, "status", rep.Status, "exit_code", rep.ExitCode)
-			if rep.ExitCode != 0 {
-				return rep, fmt.Errorf("run %d %s at step %s: %s", rep.RunID, rep.Status, rep.FailedStep, rep.Error)
-			}
 		}
-		return rep, err
+		return serve.JobResult(rep, err)
 	}
 	job := func(ctx context.Context) {
 		if err := through(ctx, run); err != nil {

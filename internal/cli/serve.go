@@ -2,56 +2,19 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/serve"
 )
 
 func init() { register(newServeCmd) }
 
-// serveConfig is the serve: section of novawh.yaml.
-type serveConfig struct {
-	Addr             string        `yaml:"addr"`
-	ReaderRole       string        `yaml:"reader_role"`
-	StatementTimeout time.Duration `yaml:"statement_timeout"`
-	RequestTimeout   time.Duration `yaml:"request_timeout"`
-	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout"`
-	MaxSpanDays      int           `yaml:"max_span_days"`
-	MaxItemIDs       int           `yaml:"max_item_ids"`
-	MaxPageSize      int           `yaml:"max_page_size"`
-	CacheTTL         time.Duration `yaml:"cache_ttl"`
-	CacheMaxEntries  int           `yaml:"cache_max_entries"`
-	CacheMaxBytes    int64         `yaml:"cache_max_bytes"`
-	MaxConns         int32         `yaml:"max_conns"`
-	ParquetDir       string        `yaml:"parquet_dir"`
-	RefreshSources   []string      `yaml:"refresh_sources"`
-}
-
-// NewServeRefresher, when set (by the command that owns load+refresh),
-// builds the job POST /api/v1/data/refresh runs. It gets the writer pool's
-// App, never the API's read-only pool. Nil leaves the endpoint disabled.
-var NewServeRefresher func(app *App) (serve.Refresher, error)
-
 func newServeCmd(app *App) *cobra.Command {
-	c := serveConfig{
-		Addr:             serve.DefaultAddr,
-		StatementTimeout: 5 * time.Second,
-		RequestTimeout:   serve.DefaultRequestTimeout,
-		ShutdownTimeout:  serve.DefaultShutdownTimeout,
-		MaxSpanDays:      serve.DefaultMaxSpanDays,
-		MaxItemIDs:       serve.DefaultMaxItemIDs,
-		MaxPageSize:      serve.DefaultMaxPageSize,
-		CacheTTL:         serve.DefaultCacheTTL,
-		CacheMaxEntries:  serve.DefaultCacheEntries,
-		CacheMaxBytes:    serve.DefaultCacheBytes,
-		MaxConns:         10,
-		ParquetDir:       "exports",
-	}
+	c := serve.DefaultConfig()
 	var schedSpec, schedTZ string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -64,8 +27,8 @@ func newServeCmd(app *App) *cobra.Command {
   GET  /api/v1/aggregates?item_ids=a,b&window=7|30&start=&end=[&source=]
   GET  /api/v1/inventory/{id}[?date=YYYY-MM-DD]
   POST /api/v1/data/refresh            (token: Authorization: Bearer or X-API-Key)
-  GET  /api/v1/data/refresh/{job_id}
-  GET  /health
+  GET  /api/v1/data/refresh[/{job_id}] (token)
+  GET  /health                         (details with the token)
 
 Item ids go percent-encoded in the path (a space is %20, a slash %2F).
 Item-level endpoints read the site_id = 'ALL' rows of gold.
@@ -113,33 +76,24 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 			pick("max-conns", func() { c.MaxConns = fileCfg.MaxConns })
 			pick("parquet-dir", func() { c.ParquetDir = fileCfg.ParquetDir })
 			c.RefreshSources = fileCfg.RefreshSources
-			if err := checkServeConfig(c); err != nil {
+			if err := c.Validate(); err != nil {
 				return Usage(err)
 			}
 
 			log := app.Logger().With("component", "serve")
 			ctx := cmd.Context()
-			pool, err := serve.OpenPool(ctx, app.DSN(), serve.PoolOptions{
-				ReaderRole: c.ReaderRole, StatementTimeout: c.StatementTimeout, MaxConns: c.MaxConns,
-			}, log)
+			pool, err := api.OpenPool(ctx, app.DSN(), c.PoolOptions(), log)
 			if err != nil {
 				return err
 			}
 			defer pool.Close()
-			var refresher serve.Refresher
-			if NewServeRefresher != nil {
-				if refresher, err = NewServeRefresher(app); err != nil {
-					return err
-				}
+			refresher, err := newServeRefresher(app)
+			if err != nil {
+				return err
 			}
-			srv, err := serve.New(serve.Options{
-				Pool: pool, Logger: log, Addr: c.Addr,
-				MaxSpanDays: c.MaxSpanDays, MaxItemIDs: c.MaxItemIDs, MaxPageSize: c.MaxPageSize,
-				CacheTTL: c.CacheTTL, CacheDisabled: c.CacheTTL == 0, CacheMaxEntries: c.CacheMaxEntries, CacheMaxBytes: c.CacheMaxBytes,
-				RequestTimeout: c.RequestTimeout, ShutdownTimeout: c.ShutdownTimeout,
-				APIToken: os.Getenv("NOVAWH_API_TOKEN"), Refresher: refresher, RefreshSources: c.RefreshSources,
-				ParquetDir: c.ParquetDir,
-			})
+			opts := c.HandlerOptions()
+			opts.Logger, opts.APIToken, opts.Refresher = log, os.Getenv("NOVAWH_API_TOKEN"), refresher
+			srv, err := api.New(pool, opts)
 			if err != nil {
 				return err
 			}
@@ -151,7 +105,7 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 				return err
 			}
 			defer waitSched()
-			return srv.Run(ctx)
+			return serve.Run(ctx, c.Addr, srv, serve.ServeOptions{Log: log, RequestTimeout: c.RequestTimeout, ShutdownTimeout: c.ShutdownTimeout})
 		},
 	}
 	fl := cmd.Flags()
@@ -171,18 +125,4 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 	fl.StringVar(&schedSpec, "schedule", "", "also run the nightly job on this cron schedule, e.g. \"0 2 * * *\" (default run.schedule; \"\" = none)")
 	fl.StringVar(&schedTZ, "schedule-tz", "", "time zone of --schedule (default run.schedule_tz, else America/Sao_Paulo)")
 	return pipeline(cmd)
-}
-
-func checkServeConfig(c serveConfig) error {
-	switch {
-	case c.Addr == "":
-		return fmt.Errorf("serve: addr is empty")
-	case c.StatementTimeout < 0, c.RequestTimeout <= 0, c.ShutdownTimeout <= 0:
-		return fmt.Errorf("serve: statement_timeout must be >= 0 and request_timeout, shutdown_timeout > 0")
-	case c.MaxSpanDays <= 0, c.MaxItemIDs <= 0, c.MaxPageSize <= 0, c.CacheMaxEntries <= 0, c.CacheMaxBytes <= 0, c.MaxConns <= 0:
-		return fmt.Errorf("serve: max_span_days, max_item_ids, max_page_size, cache_max_entries, cache_max_bytes and max_conns must be positive")
-	case c.CacheTTL < 0:
-		return fmt.Errorf("serve: cache_ttl must not be negative (0 disables the cache)")
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package serve_test
+package api_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
-	"github.com/novacorrente/novawh/internal/serve"
 )
 
 // TestPanickingRefreshJob: a refresh job that panics (the Refresher is the
@@ -22,9 +22,9 @@ func TestPanickingRefreshJob(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int32
 	logs := newLogBuffer()
-	e := newEnv(t, func(o *serve.Options, db *pgtest.DB) {
+	e := newEnv(t, func(o *api.Options, db *pgtest.DB) {
 		o.APIToken, o.Logger = "tok", slog.New(slog.NewJSONHandler(logs, nil))
-		o.Refresher = serve.RefresherFunc(func(ctx context.Context, source string, force bool) (any, error) {
+		o.Refresher = api.RefresherFunc(func(ctx context.Context, source string, force bool) (any, error) {
 			if calls.Add(1) == 1 {
 				var m map[string]int
 				m["boom"]++ // a real runtime panic: assignment to entry in nil map
@@ -38,8 +38,8 @@ func TestPanickingRefreshJob(t *testing.T) {
 		t.Fatalf("refresh: %d %s", acc.status, acc.body)
 	}
 	job := waitJob(t, e, acc.json.(map[string]any)["job_id"].(string), "tok")
-	if job["status"] != serve.JobFailed || !strings.Contains(job["error"].(string), "panicked") ||
-		!strings.Contains(job["error"].(string), "nil map") || job["trigger"] != serve.TriggerAPI || job["finished_at"] == nil {
+	if job["status"] != api.JobFailed || !strings.Contains(job["error"].(string), "panicked") ||
+		!strings.Contains(job["error"].(string), "nil map") || job["trigger"] != api.TriggerAPI || job["finished_at"] == nil {
 		t.Fatalf("panicking job: %v", job)
 	}
 	if !strings.Contains(logs.String(), "refresh job panicked") || !strings.Contains(logs.String(), "goroutine") {
@@ -53,7 +53,7 @@ func TestPanickingRefreshJob(t *testing.T) {
 	if acc.status != http.StatusAccepted {
 		t.Fatalf("second refresh: %d %s", acc.status, acc.body)
 	}
-	if job := waitJob(t, e, acc.json.(map[string]any)["job_id"].(string), "tok"); job["status"] != serve.JobSucceeded {
+	if job := waitJob(t, e, acc.json.(map[string]any)["job_id"].(string), "tok"); job["status"] != api.JobSucceeded {
 		t.Fatalf("second job: %v", job)
 	}
 }
@@ -63,26 +63,26 @@ func TestPanickingRefreshJob(t *testing.T) {
 // listed with the others; the server keeps answering.
 func TestPanickingScheduledJob(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *serve.Options, _ *pgtest.DB) { o.APIToken = "tok" })
+	e := newEnv(t, func(o *api.Options, _ *pgtest.DB) { o.APIToken = "tok" })
 	job, err := e.srv.RunJob(context.Background(), "nightly", func(context.Context) (any, error) {
 		panic(errors.New("step exploded"))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Status != serve.JobFailed || job.Trigger != serve.TriggerSchedule || job.Error == nil || !strings.Contains(*job.Error, "step exploded") {
+	if job.Status != api.JobFailed || job.Trigger != api.TriggerSchedule || job.Error == nil || !strings.Contains(*job.Error, "step exploded") {
 		t.Fatalf("scheduled job %+v", job)
 	}
 	ok, err := e.srv.RunJob(context.Background(), "nightly", func(context.Context) (any, error) { return "done", nil })
-	if err != nil || ok.Status != serve.JobSucceeded {
+	if err != nil || ok.Status != api.JobSucceeded {
 		t.Fatalf("next scheduled job %+v %v", ok, err)
 	}
 	r := e.do(t, http.MethodGet, "/api/v1/data/refresh", map[string]string{"X-API-Key": "tok"}, "")
 	jobs := r.json.(map[string]any)["jobs"].([]any)
-	if r.status != 200 || len(jobs) != 2 || jobs[0].(map[string]any)["job_id"] != ok.JobID || jobs[1].(map[string]any)["status"] != serve.JobFailed {
+	if r.status != 200 || len(jobs) != 2 || jobs[0].(map[string]any)["job_id"] != ok.JobID || jobs[1].(map[string]any)["status"] != api.JobFailed {
 		t.Fatalf("job list: %d %s", r.status, r.body)
 	}
-	if st := e.do(t, http.MethodGet, "/api/v1/data/refresh/"+job.JobID, map[string]string{"X-API-Key": "tok"}, ""); st.json.(map[string]any)["status"] != serve.JobFailed {
+	if st := e.do(t, http.MethodGet, "/api/v1/data/refresh/"+job.JobID, map[string]string{"X-API-Key": "tok"}, ""); st.json.(map[string]any)["status"] != api.JobFailed {
 		t.Fatalf("job state: %s", st.body)
 	}
 	if r := e.get(t, "/health"); r.status != 200 {
@@ -99,7 +99,7 @@ func TestHandlerPanicIsJSON500(t *testing.T) {
 	for _, cacheOff := range []bool{false, true} {
 		var armed atomic.Bool
 		logs := newLogBuffer()
-		e := newEnv(t, func(o *serve.Options, _ *pgtest.DB) {
+		e := newEnv(t, func(o *api.Options, _ *pgtest.DB) {
 			o.CacheDisabled, o.Logger = cacheOff, slog.New(slog.NewJSONHandler(logs, nil))
 			o.Now = func() time.Time {
 				if armed.Load() {
@@ -110,7 +110,7 @@ func TestHandlerPanicIsJSON500(t *testing.T) {
 		})
 		armed.Store(true)
 		r := e.get(t, "/api/v1/inventory/"+itemPath(itemDisco))
-		if r.status != http.StatusInternalServerError || r.json.(map[string]any)["error"].(map[string]any)["code"] != serve.CodeInternal {
+		if r.status != http.StatusInternalServerError || r.json.(map[string]any)["error"].(map[string]any)["code"] != api.CodeInternal {
 			t.Fatalf("cache off %v: %d %s", cacheOff, r.status, r.body)
 		}
 		if strings.Contains(string(r.body), "clock broke") {

@@ -1,4 +1,4 @@
-package serve
+package api
 
 import (
 	"container/list"
@@ -41,7 +41,7 @@ type cacheEntry struct {
 	cost    int64
 }
 
-// CacheStats is the response cache's own accounting (Server.CacheStats,
+// CacheStats is the response cache's own accounting (Handler.CacheStats,
 // GET /health, /metrics).
 type CacheStats struct {
 	Entries       int   // responses held now

@@ -1,21 +1,14 @@
-package serve_test
+package api_test
 
 import (
-	"context"
-	"errors"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
-	"github.com/novacorrente/novawh/internal/serve"
 )
 
 func TestCheckMLDependencies(t *testing.T) {
@@ -50,7 +43,7 @@ func TestCheckMLDependencies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rep := serve.CheckMLDependencies(c.bi, c.ok, serve.DefaultMLDenyList)
+			rep := api.CheckMLDependencies(c.bi, c.ok, api.DefaultMLDenyList)
 			if rep.Status != c.status {
 				t.Errorf("status %q, want %q (%s)", rep.Status, c.status, rep.Message)
 			}
@@ -75,7 +68,7 @@ func TestCheckMLDependencies(t *testing.T) {
 func TestHealth(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	e := newEnv(t, func(o *serve.Options, _ *pgtest.DB) { o.ParquetDir, o.APIToken = dir, "tok" })
+	e := newEnv(t, func(o *api.Options, _ *pgtest.DB) { o.ParquetDir, o.APIToken = dir, "tok" })
 	r := e.get(t, "/health")
 	m := r.json.(map[string]any)
 	if r.status != 200 || m["status"] != "ok" || m["database"] != "ok" || m["parquet_access"] != "ok" || m["cache"] != "enabled" || m["details"] != false {
@@ -115,7 +108,7 @@ func TestHealth(t *testing.T) {
 
 	// An ML module in the binary makes the service unhealthy (503); the
 	// public body says so without naming it, the token shows it.
-	bad := newEnv(t, func(o *serve.Options, _ *pgtest.DB) {
+	bad := newEnv(t, func(o *api.Options, _ *pgtest.DB) {
 		o.ParquetDir, o.APIToken = filepath.Join(dir, "missing"), "tok"
 		o.BuildInfo = func() (*debug.BuildInfo, bool) {
 			return &debug.BuildInfo{Deps: []*debug.Module{{Path: "github.com/patrikeh/go-deep", Version: "v0.1.0"}}}, true
@@ -158,67 +151,4 @@ func TestHealthDatabaseDown(t *testing.T) {
 		t.Errorf("items with the database gone: %d %s", r.status, r.body)
 	}
 	checkShape(t, "$", r.json, errorShape)
-}
-
-// TestRunGracefulShutdown: Run serves until its context ends, lets a request
-// in flight finish and cancels a running refresh job.
-func TestRunGracefulShutdown(t *testing.T) {
-	t.Parallel()
-	db := pgtest.New(t)
-	seed(t, db.Pool)
-	started := make(chan struct{})
-	canceled := make(chan struct{})
-	srv, err := serve.New(serve.Options{
-		Pool: db.Pool, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), APIToken: "tok", ShutdownTimeout: 10 * time.Second,
-		Refresher: serve.RefresherFunc(func(ctx context.Context, _ string, _ bool) (any, error) {
-			close(started)
-			// A long statement the shutdown must cancel.
-			_, err := db.Pool.Exec(ctx, "SELECT pg_sleep(60)")
-			close(canceled)
-			return nil, err
-		}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
-	res, err := http.Get(base + "/health")
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("health: %v %v", res, err)
-	}
-	res.Body.Close()
-	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/data/refresh", strings.NewReader(`{"source":"erp"}`))
-	req.Header.Set("X-API-Key", "tok")
-	res, err = http.DefaultClient.Do(req)
-	if err != nil || res.StatusCode != http.StatusAccepted {
-		t.Fatalf("refresh: %v %v", res, err)
-	}
-	res.Body.Close()
-	<-started
-	t0 := time.Now()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Serve did not return after the context ended")
-	}
-	<-canceled
-	if d := time.Since(t0); d > 10*time.Second {
-		t.Errorf("shutdown took %s", d)
-	}
-	if _, err := http.Get(base + "/health"); err == nil {
-		t.Errorf("still serving after shutdown")
-	} else if !errors.Is(err, os.ErrDeadlineExceeded) && !strings.Contains(err.Error(), "refused") {
-		t.Logf("after shutdown: %v", err)
-	}
 }

@@ -1,4 +1,4 @@
-package serve_test
+package api_test
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
-	"github.com/novacorrente/novawh/internal/serve"
 )
 
 // Real item keys of the ML files (FAMÍLIA_MATERIAL) and ERP material names:
@@ -147,26 +147,26 @@ func recomputeRolling(ctx context.Context, pool *pgxpool.Pool, items []string) e
 type env struct {
 	db     *pgtest.DB
 	reader *pgxpool.Pool
-	srv    *serve.Server
+	srv    *api.Handler
 	http   *httptest.Server
 }
 
-func newEnv(t *testing.T, tune func(*serve.Options, *pgtest.DB)) *env {
+func newEnv(t *testing.T, tune func(*api.Options, *pgtest.DB)) *env {
 	t.Helper()
 	db := pgtest.New(t)
 	seed(t, db.Pool)
-	reader, err := serve.OpenPool(context.Background(), db.URL, serve.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second}, nil)
+	reader, err := api.OpenPool(context.Background(), db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second}, nil)
 	if err != nil {
 		t.Fatalf("open reader pool: %v", err)
 	}
 	t.Cleanup(reader.Close)
-	opts := serve.Options{Pool: reader, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSpanDays: 366, MaxItemIDs: 5}
+	opts := api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSpanDays: 366, MaxItemIDs: 5}
 	if tune != nil {
 		tune(&opts, db)
 	}
-	srv, err := serve.New(opts)
+	srv, err := api.New(reader, opts)
 	if err != nil {
-		t.Fatalf("serve.New: %v", err)
+		t.Fatalf("api.New: %v", err)
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {

@@ -1,9 +1,10 @@
-package serve_test
+package api_test
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgerr"
 	"github.com/novacorrente/novawh/internal/pgtest"
-	"github.com/novacorrente/novawh/internal/serve"
 )
 
 var errorShape = map[string]any{"error": map[string]any{"code": "string", "message": "string"}}
@@ -25,7 +26,7 @@ var errorShape = map[string]any{"error": map[string]any{"code": "string", "messa
 // its JSON type, end to end over HTTP against a seeded database.
 func TestContracts(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *serve.Options, db *pgtest.DB) { o.APIToken = "s3cret"; o.Refresher = newSQLRefresher(db.Pool) })
+	e := newEnv(t, func(o *api.Options, db *pgtest.DB) { o.APIToken = "s3cret"; o.Refresher = newSQLRefresher(db.Pool) })
 	disco := itemPath(itemDisco)
 	cases := []struct {
 		name, path string
@@ -105,7 +106,7 @@ func waitJob(t *testing.T, e *env, id, token string) map[string]any {
 			t.Fatalf("job %s: status %d: %s", id, r.status, r.body)
 		}
 		m := r.json.(map[string]any)
-		if m["status"] != serve.JobRunning {
+		if m["status"] != api.JobRunning {
 			return m
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -344,7 +345,7 @@ func TestItemsPaginationAndQuery(t *testing.T) {
 // for the refresh endpoint) with the JSON error body, never a 500.
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *serve.Options, db *pgtest.DB) {
+	e := newEnv(t, func(o *api.Options, db *pgtest.DB) {
 		o.APIToken = "tok"
 		o.Refresher = newSQLRefresher(db.Pool)
 		o.RefreshSources = []string{"ml_results", "erp"}
@@ -428,7 +429,7 @@ func TestBadInput(t *testing.T) {
 func TestRefreshDisabled(t *testing.T) {
 	t.Parallel()
 	// No token configured: disabled even with a refresher, whatever the caller sends.
-	e := newEnv(t, func(o *serve.Options, db *pgtest.DB) { o.Refresher = newSQLRefresher(db.Pool) })
+	e := newEnv(t, func(o *api.Options, db *pgtest.DB) { o.Refresher = newSQLRefresher(db.Pool) })
 	for _, h := range []map[string]string{nil, {"Authorization": "Bearer "}, {"X-API-Key": "anything"}} {
 		r := e.do(t, http.MethodPost, "/api/v1/data/refresh", h, `{}`)
 		if r.status != http.StatusForbidden || r.json.(map[string]any)["error"].(map[string]any)["code"] != "refresh_disabled" {
@@ -436,7 +437,7 @@ func TestRefreshDisabled(t *testing.T) {
 		}
 	}
 	// A token but no refresher: disabled too.
-	e2 := newEnv(t, func(o *serve.Options, db *pgtest.DB) { o.APIToken = "tok" })
+	e2 := newEnv(t, func(o *api.Options, db *pgtest.DB) { o.APIToken = "tok" })
 	r := e2.do(t, http.MethodPost, "/api/v1/data/refresh", map[string]string{"X-API-Key": "tok"}, `{}`)
 	if r.status != http.StatusForbidden {
 		t.Errorf("no refresher: %d %s", r.status, r.body)
@@ -478,13 +479,13 @@ func TestReaderRoleCannotWrite(t *testing.T) {
 
 // TestMalformedRequestsGetJSON: requests net/http refuses before any
 // handler runs (an invalid percent-escape in the path, a malformed request
-// line) get the JSON error body from Serve's listener, not Go's plain text;
+// line) get the JSON error body through JSONErrorListener, not Go's plain text;
 // normal responses on the same kind of connection are untouched.
 func TestMalformedRequestsGetJSON(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
 	seed(t, db.Pool)
-	srv, err := serve.New(serve.Options{Pool: db.Pool})
+	h, err := api.New(db.Pool, api.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,14 +493,19 @@ func TestMalformedRequestsGetJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// How an embedding server gets JSON bodies for the requests net/http
+	// refuses itself: serve on api.JSONErrorListener(ln).
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	go func() { done <- hs.Serve(api.JSONErrorListener(ln)) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := hs.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("Serve: %v", err)
 		}
+		_ = h.Close(context.Background())
 	})
 	raw := func(t *testing.T, request string) (*http.Response, map[string]any) {
 		t.Helper()

@@ -1,4 +1,4 @@
-package serve
+package api
 
 import (
 	"context"
@@ -37,7 +37,7 @@ const (
 // Job triggers.
 const (
 	TriggerAPI      = "api"      // POST /api/v1/data/refresh
-	TriggerSchedule = "schedule" // Server.RunJob from an in-process scheduler
+	TriggerSchedule = "schedule" // Handler.RunJob from an in-process scheduler
 )
 
 // Job is the state of one refresh job as GET /api/v1/data/refresh/{job_id}

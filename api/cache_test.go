@@ -1,4 +1,4 @@
-package serve_test
+package api_test
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
-	"github.com/novacorrente/novawh/internal/serve"
 )
 
 // heavySQL adds 50 items with 400 days of item-level rolling aggregates:
@@ -37,7 +37,7 @@ CROSS JOIN LATERAL (SELECT date '2024-01-01' + g) x(d);
 func TestCacheBoundedUnderHeavyRequests(t *testing.T) {
 	t.Parallel()
 	const budget = 2 << 20 // 2 MiB: responses over 256 KiB are not stored
-	e := newEnv(t, func(o *serve.Options, db *pgtest.DB) {
+	e := newEnv(t, func(o *api.Options, db *pgtest.DB) {
 		if _, err := db.Pool.Exec(context.Background(), heavySQL); err != nil {
 			t.Fatalf("heavy seed: %v", err)
 		}
