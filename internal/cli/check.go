@@ -9,8 +9,6 @@ import (
 	"github.com/novacorrente/novawh/internal/quality"
 )
 
-func init() { register(newCheckCmd) }
-
 func newCheckCmd(app *App) *cobra.Command {
 	var cfg quality.Config
 	cmd := &cobra.Command{

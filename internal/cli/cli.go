@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/dbconn"
 	"github.com/novacorrente/novawh/internal/logx"
 	"github.com/novacorrente/novawh/internal/progress"
@@ -59,12 +60,15 @@ type App struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Stdin  io.Reader
+	// LookupEnv reads the environment (nil: os.LookupEnv); tests inject it.
+	LookupEnv func(string) (string, bool)
 
 	log      *slog.Logger
 	logFile  io.Closer
 	pool     *pgxpool.Pool
 	progress *progress.Reporter
 	progOnce sync.Once
+	conf     *config.File
 	// fileLog: the command writes the log file (pipeline work, or an
 	// explicit --log-file).
 	fileLog bool
@@ -85,10 +89,11 @@ func pipeline(cmd *cobra.Command) *cobra.Command {
 	return cmd
 }
 
-var commands []func(*App) *cobra.Command
-
-// register adds a top-level command; call it from an init function.
-func register(f func(*App) *cobra.Command) { commands = append(commands, f) }
+// commands builds the top-level commands (listed in help by name).
+var commands = []func(*App) *cobra.Command{
+	newCheckCmd, newDBCmd, newExportCmd, newLoadCmd, newMigrateCmd, newPullCmd,
+	newRefreshCmd, newRegistryCmd, newRunCmd, newServeCmd, newStatusCmd, newVersionCmd,
+}
 
 // Run executes novawh with args (without the program name) and returns the
 // process exit code.
@@ -128,6 +133,12 @@ Connection: --database-url, else DATABASE_URL, else the standard PG* variables.`
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			app.fileLog = cmd.Annotations[annotPipeline] == "true" || cmd.Flag("log-file").Changed
+			// Global settings: flag, else environment, else the default.
+			if err := (config.Resolver{Flags: cmd.Flags(), LookupEnv: app.LookupEnv}).Resolve("", app,
+				config.Bind(&app.LogFile, "log-file", EnvLogFile).AllowEmpty(),
+				config.Bind(&app.DatabaseURL, "database-url", dbconn.EnvURL)); err != nil {
+				return Usage(err)
+			}
 			switch app.LogFormat {
 			case "text", "json":
 			default:
@@ -139,7 +150,7 @@ Connection: --database-url, else DATABASE_URL, else the standard PG* variables.`
 	pf := root.PersistentFlags()
 	pf.StringVar(&app.DatabaseURL, "database-url", "", "PostgreSQL URL (default $DATABASE_URL, then the standard PG* variables)")
 	pf.StringVar(&app.LogFormat, "log-format", "text", "log format on stderr: text or json")
-	pf.StringVar(&app.LogFile, "log-file", envOr(EnvLogFile, DefaultLogFile), "pipeline commands (load, pull, refresh, check, export, run, serve) also append JSON log lines to this file, created on the first line (\"\" disables; given explicitly, any command writes it)")
+	pf.StringVar(&app.LogFile, "log-file", DefaultLogFile, "pipeline commands (load, pull, refresh, check, export, run, serve) also append JSON log lines to this file, created on the first line (\"\" disables; given explicitly, any command writes it)")
 	pf.StringVar(&app.ConfigPath, "config", "", "configuration file (default ./novawh.yaml, else the copy built into the binary)")
 	pf.StringVar(&app.RegistryPath, "registry", "", "schema registry file (default: the copy of data/schema_registry.json built into the binary)")
 	pf.BoolVarP(&app.Verbose, "verbose", "v", false, "log debug messages")
@@ -187,7 +198,7 @@ func (a *App) Progress() *progress.Reporter {
 }
 
 // DSN is the resolved connection string ("" means PG* variables).
-func (a *App) DSN() string { return dbconn.Resolve(a.DatabaseURL) }
+func (a *App) DSN() string { return a.DatabaseURL }
 
 // Pool connects (once) to the database.
 func (a *App) Pool(ctx context.Context) (*pgxpool.Pool, error) {
@@ -200,6 +211,35 @@ func (a *App) Pool(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	a.pool = p
 	return p, nil
+}
+
+// Config loads the configuration file once (--config, else ./novawh.yaml,
+// else the built-in copy); its problems are usage errors.
+func (a *App) Config() (*config.File, error) {
+	if a.conf != nil {
+		return a.conf, nil
+	}
+	f, err := config.Load(a.ConfigPath)
+	if err != nil {
+		return nil, Usage(err)
+	}
+	a.conf = f
+	return f, nil
+}
+
+// Resolver reads settings with the one precedence: the flags of cmd (nil:
+// none, as for the API's jobs), then the environment, then the
+// configuration file.
+func (a *App) Resolver(cmd *cobra.Command) (config.Resolver, error) {
+	f, err := a.Config()
+	if err != nil {
+		return config.Resolver{}, err
+	}
+	r := config.Resolver{File: f, LookupEnv: a.LookupEnv}
+	if cmd != nil {
+		r.Flags = cmd.Flags()
+	}
+	return r, nil
 }
 
 // Registry loads the schema registry (--registry or the embedded one).
@@ -218,13 +258,6 @@ func (a *App) close() {
 	if a.logFile != nil {
 		_ = a.logFile.Close()
 	}
-}
-
-func envOr(k, def string) string {
-	if v, ok := os.LookupEnv(k); ok {
-		return v
-	}
-	return def
 }
 
 func isUsageError(err error) bool {

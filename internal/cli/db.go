@@ -8,8 +8,6 @@ import (
 	"github.com/novacorrente/novawh/internal/pglocal"
 )
 
-func init() { register(newDBCmd) }
-
 func newDBCmd(app *App) *cobra.Command {
 	var name, dir string
 	var port int

@@ -9,11 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/load"
 )
-
-func init() { register(newLoadCmd) }
 
 func newLoadCmd(app *App) *cobra.Command {
 	var (
@@ -78,9 +75,9 @@ Exit status: 0 when every file loaded or was skipped, 1 when any failed,
 				opts.MaxRejectRatio = 1e-12
 			}
 			opts.Force = force
-			f, err := config.Load(app.ConfigPath)
+			f, err := app.Config()
 			if err != nil {
-				return Usage(err)
+				return err
 			}
 			cfg, err := load.LoadConfig(f)
 			if err != nil {

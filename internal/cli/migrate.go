@@ -10,8 +10,6 @@ import (
 	"github.com/novacorrente/novawh/internal/migrate"
 )
 
-func init() { register(newMigrateCmd) }
-
 func newMigrateCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",

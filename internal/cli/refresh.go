@@ -10,8 +10,6 @@ import (
 	"github.com/novacorrente/novawh/internal/refresh"
 )
 
-func init() { register(newRefreshCmd) }
-
 func newRefreshCmd(app *App) *cobra.Command {
 	var opts refresh.Options
 	cmd := &cobra.Command{

@@ -5,31 +5,30 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/spf13/cobra"
+
 	nightly "github.com/novacorrente/novawh/internal/run"
 	"github.com/novacorrente/novawh/internal/schedule"
 	"github.com/novacorrente/novawh/internal/serve"
 )
 
 // startRunSchedule starts the nightly job's in-process scheduler for
-// `novawh serve --schedule`. spec and tz default to run.schedule and
-// run.schedule_tz of the configuration; with no schedule at all it does
-// nothing. The returned wait function blocks until the scheduler (and a
-// job it is running, which is cancelled with ctx) has stopped. Each run goes
-// through through (serve's job runner: a panic becomes a failed job, the
-// run is listed with the API's refresh jobs).
-func startRunSchedule(ctx context.Context, app *App, spec, tz string, through func(context.Context, func(context.Context) (any, error)) error) (wait func(), err error) {
+// `novawh serve --schedule`: the schedule and its zone are run.schedule and
+// run.schedule_tz, which --schedule and --schedule-tz of cmd beat; with no
+// schedule at all it does nothing. The returned wait function blocks until
+// the scheduler (and a job it is running, which is cancelled with ctx) has
+// stopped.
+//
+// Each run goes through through (serve's job runner: a panic becomes a
+// failed job, the run is listed with the API's refresh jobs).
+func startRunSchedule(ctx context.Context, app *App, cmd *cobra.Command, through func(context.Context, func(context.Context) (any, error)) error) (wait func(), err error) {
 	noop := func() {}
 	log := app.Logger().With("component", "schedule")
-	tmpl, err := newNightlyJob(app, jobSpec{Trigger: "schedule", Log: log})
+	tmpl, err := newNightlyJob(app, jobSpec{Cmd: cmd, Trigger: "schedule", Log: log})
 	if err != nil {
 		return noop, err
 	}
-	if spec == "" {
-		spec = tmpl.Config.Schedule
-	}
-	if tz == "" {
-		tz = tmpl.Config.ScheduleTZ
-	}
+	spec, tz := tmpl.Config.Schedule, tmpl.Config.ScheduleTZ
 	if spec == "" {
 		return noop, nil
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +10,29 @@ import (
 	"github.com/novacorrente/novawh/internal/serve"
 )
 
-func init() { register(newServeCmd) }
+// EnvAPIToken enables POST /api/v1/data/refresh with this token.
+const EnvAPIToken = "NOVAWH_API_TOKEN"
+
+// serveSettings binds the serve section's fields (serve.Config) to the
+// command's flags and the environment.
+func serveSettings(c *serve.Config) []config.Setting {
+	return []config.Setting{
+		config.Bind(&c.Addr, "addr", ""),
+		config.Bind(&c.ReaderRole, "reader-role", ""),
+		config.Bind(&c.StatementTimeout, "statement-timeout", ""),
+		config.Bind(&c.RequestTimeout, "request-timeout", ""),
+		config.Bind(&c.ShutdownTimeout, "shutdown-timeout", ""),
+		config.Bind(&c.MaxSpanDays, "max-span-days", ""),
+		config.Bind(&c.MaxItemIDs, "max-item-ids", ""),
+		config.Bind(&c.MaxPageSize, "max-page-size", ""),
+		config.Bind(&c.CacheTTL, "cache-ttl", ""),
+		config.Bind(&c.CacheMaxEntries, "cache-max-entries", ""),
+		config.Bind(&c.CacheMaxBytes, "cache-max-bytes", ""),
+		config.Bind(&c.MaxConns, "max-conns", ""),
+		config.Bind(&c.ParquetDir, "parquet-dir", ""),
+		config.Bind(&c.APIToken, "", EnvAPIToken),
+	}
+}
 
 func newServeCmd(app *App) *cobra.Command {
 	c := serve.DefaultConfig()
@@ -47,35 +68,13 @@ on that cron schedule, in --schedule-tz (default America/Sao_Paulo); the
 defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := config.Load(app.ConfigPath)
+			r, err := app.Resolver(cmd)
 			if err != nil {
+				return err
+			}
+			if err := r.Resolve("serve", &c, serveSettings(&c)...); err != nil {
 				return Usage(err)
 			}
-			fileCfg := c
-			if err := f.Decode("serve", &fileCfg); err != nil {
-				return Usage(err)
-			}
-			// Flags beat the file: take the file's value only for flags not set.
-			fl := cmd.Flags()
-			pick := func(name string, apply func()) {
-				if !fl.Changed(name) {
-					apply()
-				}
-			}
-			pick("addr", func() { c.Addr = fileCfg.Addr })
-			pick("reader-role", func() { c.ReaderRole = fileCfg.ReaderRole })
-			pick("statement-timeout", func() { c.StatementTimeout = fileCfg.StatementTimeout })
-			pick("request-timeout", func() { c.RequestTimeout = fileCfg.RequestTimeout })
-			pick("shutdown-timeout", func() { c.ShutdownTimeout = fileCfg.ShutdownTimeout })
-			pick("max-span-days", func() { c.MaxSpanDays = fileCfg.MaxSpanDays })
-			pick("max-item-ids", func() { c.MaxItemIDs = fileCfg.MaxItemIDs })
-			pick("max-page-size", func() { c.MaxPageSize = fileCfg.MaxPageSize })
-			pick("cache-ttl", func() { c.CacheTTL = fileCfg.CacheTTL })
-			pick("cache-max-entries", func() { c.CacheMaxEntries = fileCfg.CacheMaxEntries })
-			pick("cache-max-bytes", func() { c.CacheMaxBytes = fileCfg.CacheMaxBytes })
-			pick("max-conns", func() { c.MaxConns = fileCfg.MaxConns })
-			pick("parquet-dir", func() { c.ParquetDir = fileCfg.ParquetDir })
-			c.RefreshSources = fileCfg.RefreshSources
 			if err := c.Validate(); err != nil {
 				return Usage(err)
 			}
@@ -87,17 +86,19 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 				return err
 			}
 			defer pool.Close()
+			// The refresh endpoint runs the nightly job through the
+			// command's writer pool, never the API's read-only one.
 			refresher, err := newServeRefresher(app)
 			if err != nil {
 				return err
 			}
 			opts := c.HandlerOptions()
-			opts.Logger, opts.APIToken, opts.Refresher = log, os.Getenv("NOVAWH_API_TOKEN"), refresher
+			opts.Logger, opts.APIToken, opts.Refresher = log, c.APIToken, refresher
 			srv, err := api.New(pool, opts)
 			if err != nil {
 				return err
 			}
-			waitSched, err := startRunSchedule(ctx, app, schedSpec, schedTZ, func(ctx context.Context, run func(context.Context) (any, error)) error {
+			waitSched, err := startRunSchedule(ctx, app, cmd, func(ctx context.Context, run func(context.Context) (any, error)) error {
 				_, err := srv.RunJob(ctx, "nightly", run)
 				return err
 			})

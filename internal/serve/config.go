@@ -30,6 +30,9 @@ type Config struct {
 	MaxConns         int32         `yaml:"max_conns"`
 	ParquetDir       string        `yaml:"parquet_dir"`
 	RefreshSources   []string      `yaml:"refresh_sources"`
+	// APIToken enables POST /api/v1/data/refresh; it is only read from the
+	// environment (NOVAWH_API_TOKEN), never from the file.
+	APIToken string `yaml:"-"`
 }
 
 // DefaultConfig is the configuration without a file or flags.

@@ -19,10 +19,10 @@ const (
 )
 
 // RefreshRunOptions is the refresh-source policy: the nightly job's
-// options for a refresh of source ("" is ml_results). offline skips the
-// HTTP pulls whatever the source.
-func RefreshRunOptions(source string, force, offline bool) (nightly.Options, error) {
-	opts := nightly.Options{SkipExport: true, Full: force, Offline: offline}
+// options for a refresh of source ("" is ml_results). Whether the pulls
+// run offline is the run configuration's (NOVAWH_OFFLINE, run.pull.offline).
+func RefreshRunOptions(source string, force bool) (nightly.Options, error) {
+	opts := nightly.Options{SkipExport: true, Full: force}
 	switch source {
 	case "", RefreshSourceML:
 		opts.SkipPull = true
@@ -40,9 +40,9 @@ type Executor func(ctx context.Context, opts nightly.Options) (*nightly.Report, 
 
 // NightlyRefresher is the API's refresh job: the nightly job with the
 // options of RefreshRunOptions, run by exec.
-func NightlyRefresher(offline bool, exec Executor) api.Refresher {
+func NightlyRefresher(exec Executor) api.Refresher {
 	return api.RefresherFunc(func(ctx context.Context, source string, force bool) (any, error) {
-		opts, err := RefreshRunOptions(source, force, offline)
+		opts, err := RefreshRunOptions(source, force)
 		if err != nil {
 			return nil, err
 		}

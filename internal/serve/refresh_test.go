@@ -14,21 +14,21 @@ import (
 func TestRefreshRunOptions(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		source         string
-		force, offline bool
-		want           nightly.Options
-		err            bool
+		source string
+		force  bool
+		want   nightly.Options
+		err    bool
 	}{
-		{"", false, false, nightly.Options{SkipExport: true, SkipPull: true}, false},
-		{serve.RefreshSourceML, true, false, nightly.Options{SkipExport: true, SkipPull: true, Full: true}, false},
-		{serve.RefreshSourceExternal, false, false, nightly.Options{SkipExport: true}, false},
-		{serve.RefreshSourceAll, false, true, nightly.Options{SkipExport: true, Offline: true}, false},
-		{"weather", false, false, nightly.Options{}, true},
+		{"", false, nightly.Options{SkipExport: true, SkipPull: true}, false},
+		{serve.RefreshSourceML, true, nightly.Options{SkipExport: true, SkipPull: true, Full: true}, false},
+		{serve.RefreshSourceExternal, false, nightly.Options{SkipExport: true}, false},
+		{serve.RefreshSourceAll, false, nightly.Options{SkipExport: true}, false},
+		{"weather", false, nightly.Options{}, true},
 	}
 	for _, c := range cases {
-		got, err := serve.RefreshRunOptions(c.source, c.force, c.offline)
+		got, err := serve.RefreshRunOptions(c.source, c.force)
 		if (err != nil) != c.err || got != c.want {
-			t.Errorf("%q force=%v offline=%v: %+v %v, want %+v (error %v)", c.source, c.force, c.offline, got, err, c.want, c.err)
+			t.Errorf("%q force=%v: %+v %v, want %+v (error %v)", c.source, c.force, got, err, c.want, c.err)
 		}
 	}
 }
@@ -46,22 +46,22 @@ func TestNightlyRefresher(t *testing.T) {
 	}
 	ctx := context.Background()
 	ok := &nightly.Report{RunID: 7, Status: "succeeded"}
-	if sum, err := serve.NightlyRefresher(true, outcome(ok, nil)).Refresh(ctx, "external", true); err != nil || sum != ok {
+	if sum, err := serve.NightlyRefresher(outcome(ok, nil)).Refresh(ctx, "external", true); err != nil || sum != ok {
 		t.Fatalf("success: %v %v", sum, err)
 	}
-	if len(seen) != 1 || seen[0] != (nightly.Options{SkipExport: true, Full: true, Offline: true}) {
+	if len(seen) != 1 || seen[0] != (nightly.Options{SkipExport: true, Full: true}) {
 		t.Fatalf("options %+v", seen)
 	}
 	failed := &nightly.Report{RunID: 8, Status: "failed", ExitCode: 1, FailedStep: "refresh", Error: "boom"}
-	sum, err := serve.NightlyRefresher(false, outcome(failed, nil)).Refresh(ctx, "ml_results", false)
+	sum, err := serve.NightlyRefresher(outcome(failed, nil)).Refresh(ctx, "ml_results", false)
 	if err == nil || sum != failed || !strings.Contains(err.Error(), "run 8 failed at step refresh: boom") {
 		t.Fatalf("failed run: %v %v", sum, err)
 	}
 	busy := &nightly.BusyError{}
-	if _, err := serve.NightlyRefresher(false, outcome(nil, busy)).Refresh(ctx, "", false); !errors.As(err, &busy) || !strings.Contains(err.Error(), "another run") {
+	if _, err := serve.NightlyRefresher(outcome(nil, busy)).Refresh(ctx, "", false); !errors.As(err, &busy) || !strings.Contains(err.Error(), "another run") {
 		t.Fatalf("busy: %v", err)
 	}
-	if _, err := serve.NightlyRefresher(false, outcome(ok, nil)).Refresh(ctx, "weather", false); err == nil {
+	if _, err := serve.NightlyRefresher(outcome(ok, nil)).Refresh(ctx, "weather", false); err == nil {
 		t.Fatal("unknown source accepted")
 	}
 	if len(seen) != 3 {
