@@ -29,6 +29,15 @@ func fmtDate(d pgtype.Date) string {
 	return d.Time.Format(dateLayout)
 }
 
+// optDate is a nullable date: nil when d is NULL.
+func optDate(d pgtype.Date) *string {
+	if !d.Valid {
+		return nil
+	}
+	s := fmtDate(d)
+	return &s
+}
+
 func fmtTime(t pgtype.Timestamptz) string {
 	if !t.Valid {
 		return ""

@@ -146,6 +146,9 @@ func (s *Handler) routes() {
 	// id with %2F (a slash) stays one {id} segment.
 	m.HandleFunc("GET /api/v1/items", s.handleItems)
 	m.HandleFunc("GET /api/v1/items/{id}/timeseries", s.handleTimeseries)
+	m.HandleFunc("GET /api/v1/items/{id}/demand", s.handleItemDemand)
+	m.HandleFunc("GET /api/v1/demand/top", s.handleTopDemand)
+	m.HandleFunc("GET /api/v1/suppliers", s.handleSuppliers)
 	m.HandleFunc("GET /api/v1/forecasts/summary", s.handleSummary)
 	m.HandleFunc("GET /api/v1/aggregates", s.handleAggregates)
 	m.HandleFunc("GET /api/v1/inventory/{id...}", s.handleInventory)

@@ -15,6 +15,10 @@ type itemJSON struct {
 	Name     *string `json:"name"`
 	Category *string `json:"category"`
 	SKU      *string `json:"sku"`
+	// HasForecast: the item has item-level forecasts; LastDemandDate: its
+	// last day of item-level demand (null: none).
+	HasForecast    bool    `json:"has_forecast"`
+	LastDemandDate *string `json:"last_demand_date"`
 }
 
 type itemsResponse struct {
@@ -58,7 +62,8 @@ func (s *Handler) handleItems(w http.ResponseWriter, r *http.Request) {
 		}
 		out := itemsResponse{Items: make([]itemJSON, 0, len(rows)), Total: total, Limit: limit, Offset: offset}
 		for _, it := range rows {
-			out.Items = append(out.Items, itemJSON{ID: it.ItemID, Name: it.Name, Category: it.Category, SKU: it.Sku})
+			out.Items = append(out.Items, itemJSON{ID: it.ItemID, Name: it.Name, Category: it.Category, SKU: it.Sku,
+				HasForecast: it.HasForecast, LastDemandDate: optDate(it.LastDemandDate)})
 		}
 		return out, nil
 	})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -107,6 +108,18 @@ func parseItemIDs(q url.Values, required bool, max int) ([]string, error) {
 		return nil, badRequest(CodeMissingParameter, "query parameter \"item_ids\" is required (comma-separated item ids; repeat item_id=... for an id with a comma)")
 	}
 	return ids, nil
+}
+
+// parseText reads an optional text key (trimmed; def when absent or blank).
+func parseText(q url.Values, name, def string) (string, error) {
+	v := strings.TrimSpace(q.Get(name))
+	if v == "" {
+		return def, nil
+	}
+	if err := checkKey(fmt.Sprintf("query parameter %q", name), v); err != nil {
+		return "", err
+	}
+	return v, nil
 }
 
 // parseSource reads the optional source filter.

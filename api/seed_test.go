@@ -99,6 +99,24 @@ INSERT INTO gold.fact_inventory (date, item_id, site_id, current_stock, safety_s
  ('2025-04-15', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', '22', 7, 1.0, 6.95, 6.0, 'warning'),
  ('2025-05-01', 'ABRASIVOS_BATERIA 9V', '176', 0, 1.05, 10.46, 0, 'critical'),
  ('2025-05-01', 'ABRASIVOS_BATERIA 9V', 'ALL', 3, 2.5, 17.4, 2.6, 'critical');
+
+INSERT INTO gold.fact_demand (date, item_id, site_id, unit, quantity, lines, requests, suppliers, lead_time_lines, lead_time_days_avg, lead_time_days_max, load_id) VALUES
+ ('2025-04-10', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', 'ALL', 'UN', 3, 2, 2, 1, 2, 4.5, 6, 1),
+ ('2025-04-10', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', '176', 'UN', 3, 2, 2, 1, 2, 4.5, 6, 1),
+ ('2025-04-12', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', 'ALL', 'UN', 2, 1, 1, 1, 1, 3, 3, 1),
+ ('2025-04-12', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', '-1', 'UN', 2, 1, 1, 1, 1, 3, 3, 1),
+ ('2025-05-01', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', 'ALL', 'UN', 5, 1, 1, 1, 0, NULL, NULL, 1),
+ ('2025-05-01', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', '176', 'UN', 5, 1, 1, 1, 0, NULL, NULL, 1),
+ ('2025-04-20', 'ABRASIVOS_BATERIA 9V', 'ALL', 'UN', 7, 3, 2, 1, 3, 10, 12, 1),
+ ('2025-04-21', 'ABRASIVOS_BATERIA 9V', 'ALL', 'CX', 1, 1, 1, 1, 1, 8, 8, 1),
+ ('2025-05-02', 'MATERIAL CIVIL_PREGO 2.1/2"X10MM', 'ALL', 'KG', 10, 1, 1, 1, 1, 2, 2, 1);
+INSERT INTO gold.dim_supplier (supplier, supplier_name, lines, items, quantity, first_purchase, last_purchase, lead_time_lines, lead_time_days_median, lead_time_days_p90, negative_lead_time_lines) VALUES
+ ('acme ltda', 'ACME LTDA', 4, 2, 12, '2025-04-14', '2025-05-04', 3, 4, 5.6, 0),
+ ('ferragens silva & cia', 'FERRAGENS SILVA & CIA', 4, 1, 8, '2025-04-30', '2025-05-01', 4, 10, 12, 1);
+INSERT INTO gold.fact_demand_supplier (date, item_id, site_id, unit, supplier, quantity, lines, requests, lead_time_lines, lead_time_days_avg, lead_time_days_max, load_id) VALUES
+ ('2025-04-10', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', 'ALL', 'UN', 'acme ltda', 3, 2, 2, 2, 4.5, 6, 1),
+ ('2025-05-02', 'MATERIAL CIVIL_PREGO 2.1/2"X10MM', 'ALL', 'KG', 'acme ltda', 10, 1, 1, 1, 2, 2, 1),
+ ('2025-04-20', 'ABRASIVOS_BATERIA 9V', 'ALL', 'UN', 'ferragens silva & cia', 7, 3, 2, 3, 10, 12, 1);
 `
 
 // rollingSQL recomputes gold.agg_forecast_rolling from gold.fact_forecast
