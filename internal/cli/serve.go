@@ -1,41 +1,21 @@
 package cli
 
 import (
-	"fmt"
-	"time"
+	"context"
 
 	"github.com/spf13/cobra"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/serve"
 )
 
-// serveConfig is the serve: section of novawh.yaml, with the flags of the
-// same names (underscores as dashes) and NOVAWH_API_TOKEN.
-type serveConfig struct {
-	Addr             string        `yaml:"addr"`
-	ReaderRole       string        `yaml:"reader_role"`
-	StatementTimeout time.Duration `yaml:"statement_timeout"`
-	RequestTimeout   time.Duration `yaml:"request_timeout"`
-	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout"`
-	MaxSpanDays      int           `yaml:"max_span_days"`
-	MaxItemIDs       int           `yaml:"max_item_ids"`
-	MaxPageSize      int           `yaml:"max_page_size"`
-	CacheTTL         time.Duration `yaml:"cache_ttl"`
-	CacheMaxEntries  int           `yaml:"cache_max_entries"`
-	MaxConns         int32         `yaml:"max_conns"`
-	ParquetDir       string        `yaml:"parquet_dir"`
-	RefreshSources   []string      `yaml:"refresh_sources"`
-	// APIToken is only read from the environment, never from the file.
-	APIToken string `yaml:"-"`
-}
-
 // EnvAPIToken enables POST /api/v1/data/refresh with this token.
 const EnvAPIToken = "NOVAWH_API_TOKEN"
 
-// settings binds the serve section's fields to the command's flags and the
-// environment.
-func (c *serveConfig) settings() []config.Setting {
+// serveSettings binds the serve section's fields (serve.Config) to the
+// command's flags and the environment.
+func serveSettings(c *serve.Config) []config.Setting {
 	return []config.Setting{
 		config.Bind(&c.Addr, "addr", ""),
 		config.Bind(&c.ReaderRole, "reader-role", ""),
@@ -47,6 +27,7 @@ func (c *serveConfig) settings() []config.Setting {
 		config.Bind(&c.MaxPageSize, "max-page-size", ""),
 		config.Bind(&c.CacheTTL, "cache-ttl", ""),
 		config.Bind(&c.CacheMaxEntries, "cache-max-entries", ""),
+		config.Bind(&c.CacheMaxBytes, "cache-max-bytes", ""),
 		config.Bind(&c.MaxConns, "max-conns", ""),
 		config.Bind(&c.ParquetDir, "parquet-dir", ""),
 		config.Bind(&c.APIToken, "", EnvAPIToken),
@@ -54,19 +35,7 @@ func (c *serveConfig) settings() []config.Setting {
 }
 
 func newServeCmd(app *App) *cobra.Command {
-	c := serveConfig{
-		Addr:             serve.DefaultAddr,
-		StatementTimeout: 5 * time.Second,
-		RequestTimeout:   serve.DefaultRequestTimeout,
-		ShutdownTimeout:  serve.DefaultShutdownTimeout,
-		MaxSpanDays:      serve.DefaultMaxSpanDays,
-		MaxItemIDs:       serve.DefaultMaxItemIDs,
-		MaxPageSize:      serve.DefaultMaxPageSize,
-		CacheTTL:         serve.DefaultCacheTTL,
-		CacheMaxEntries:  serve.DefaultCacheEntries,
-		MaxConns:         10,
-		ParquetDir:       "exports",
-	}
+	c := serve.DefaultConfig()
 	var schedSpec, schedTZ string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -79,8 +48,8 @@ func newServeCmd(app *App) *cobra.Command {
   GET  /api/v1/aggregates?item_ids=a,b&window=7|30&start=&end=[&source=]
   GET  /api/v1/inventory/{id}[?date=YYYY-MM-DD]
   POST /api/v1/data/refresh            (token: Authorization: Bearer or X-API-Key)
-  GET  /api/v1/data/refresh/{job_id}
-  GET  /health
+  GET  /api/v1/data/refresh[/{job_id}] (token)
+  GET  /health                         (details with the token)
 
 Item ids go percent-encoded in the path (a space is %20, a slash %2F).
 Item-level endpoints read the site_id = 'ALL' rows of gold.
@@ -103,18 +72,16 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 			if err != nil {
 				return err
 			}
-			if err := r.Resolve("serve", &c, c.settings()...); err != nil {
+			if err := r.Resolve("serve", &c, serveSettings(&c)...); err != nil {
 				return Usage(err)
 			}
-			if err := checkServeConfig(c); err != nil {
+			if err := c.Validate(); err != nil {
 				return Usage(err)
 			}
 
 			log := app.Logger().With("component", "serve")
 			ctx := cmd.Context()
-			pool, err := serve.OpenPool(ctx, app.DSN(), serve.PoolOptions{
-				ReaderRole: c.ReaderRole, StatementTimeout: c.StatementTimeout, MaxConns: c.MaxConns,
-			}, log)
+			pool, err := api.OpenPool(ctx, app.DSN(), c.PoolOptions(), log)
 			if err != nil {
 				return err
 			}
@@ -125,23 +92,21 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 			if err != nil {
 				return err
 			}
-			srv, err := serve.New(serve.Options{
-				Pool: pool, Logger: log, Addr: c.Addr,
-				MaxSpanDays: c.MaxSpanDays, MaxItemIDs: c.MaxItemIDs, MaxPageSize: c.MaxPageSize,
-				CacheTTL: c.CacheTTL, CacheDisabled: c.CacheTTL == 0, CacheMaxEntries: c.CacheMaxEntries,
-				RequestTimeout: c.RequestTimeout, ShutdownTimeout: c.ShutdownTimeout,
-				APIToken: c.APIToken, Refresher: refresher, RefreshSources: c.RefreshSources,
-				ParquetDir: c.ParquetDir,
+			opts := c.HandlerOptions()
+			opts.Logger, opts.APIToken, opts.Refresher = log, c.APIToken, refresher
+			srv, err := api.New(pool, opts)
+			if err != nil {
+				return err
+			}
+			waitSched, err := startRunSchedule(ctx, app, cmd, func(ctx context.Context, run func(context.Context) (any, error)) error {
+				_, err := srv.RunJob(ctx, "nightly", run)
+				return err
 			})
 			if err != nil {
 				return err
 			}
-			waitSched, err := startRunSchedule(ctx, app, cmd)
-			if err != nil {
-				return err
-			}
 			defer waitSched()
-			return srv.Run(ctx)
+			return serve.Run(ctx, c.Addr, srv, serve.ServeOptions{Log: log, RequestTimeout: c.RequestTimeout, ShutdownTimeout: c.ShutdownTimeout})
 		},
 	}
 	fl := cmd.Flags()
@@ -155,23 +120,10 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 	fl.IntVar(&c.MaxPageSize, "max-page-size", c.MaxPageSize, "largest limit of GET /api/v1/items")
 	fl.DurationVar(&c.CacheTTL, "cache-ttl", c.CacheTTL, "life of a cached response (0 disables the cache)")
 	fl.IntVar(&c.CacheMaxEntries, "cache-max-entries", c.CacheMaxEntries, "most responses kept in the cache")
+	fl.Int64Var(&c.CacheMaxBytes, "cache-max-bytes", c.CacheMaxBytes, "most bytes the cache holds (a response over 1/8 of it is served, not cached)")
 	fl.Int32Var(&c.MaxConns, "max-conns", c.MaxConns, "size of the API's connection pool")
 	fl.StringVar(&c.ParquetDir, "parquet-dir", c.ParquetDir, "Parquet export folder checked by /health (\"\" = not checked)")
 	fl.StringVar(&schedSpec, "schedule", "", "also run the nightly job on this cron schedule, e.g. \"0 2 * * *\" (default run.schedule; \"\" = none)")
 	fl.StringVar(&schedTZ, "schedule-tz", "", "time zone of --schedule (default run.schedule_tz, else America/Sao_Paulo)")
 	return pipeline(cmd)
-}
-
-func checkServeConfig(c serveConfig) error {
-	switch {
-	case c.Addr == "":
-		return fmt.Errorf("serve: addr is empty")
-	case c.StatementTimeout < 0, c.RequestTimeout <= 0, c.ShutdownTimeout <= 0:
-		return fmt.Errorf("serve: statement_timeout must be >= 0 and request_timeout, shutdown_timeout > 0")
-	case c.MaxSpanDays <= 0, c.MaxItemIDs <= 0, c.MaxPageSize <= 0, c.CacheMaxEntries <= 0, c.MaxConns <= 0:
-		return fmt.Errorf("serve: max_span_days, max_item_ids, max_page_size, cache_max_entries and max_conns must be positive")
-	case c.CacheTTL < 0:
-		return fmt.Errorf("serve: cache_ttl must not be negative (0 disables the cache)")
-	}
-	return nil
 }

@@ -1,6 +1,7 @@
-package serve
+package api
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -71,7 +72,8 @@ func checkKey(what, s string) error {
 // parseItemIDs reads the item list: item_ids holds comma-separated ids
 // (and may repeat); item_id may repeat and is never split, for ids that
 // contain a comma (real ERP names do: "PINHO 10CM x 2,5CM"). Blanks around
-// ids are trimmed and duplicates dropped; at most max ids.
+// ids are trimmed, empty entries and duplicates dropped; at most max ids. A
+// list that is given but names no id (item_ids=,,,) is an error.
 func parseItemIDs(q url.Values, required bool, max int) ([]string, error) {
 	var raw []string
 	for _, v := range q["item_ids"] {
@@ -94,10 +96,30 @@ func parseItemIDs(q url.Values, required bool, max int) ([]string, error) {
 			return nil, badRequest(CodeTooManyItems, "at most %d item ids per request", max)
 		}
 	}
-	if len(ids) == 0 && required {
+	_, given := q["item_ids"]
+	if _, one := q["item_id"]; one {
+		given = true
+	}
+	switch {
+	case len(ids) == 0 && given:
+		// item_ids=,,, is not "every item": an explicit list must name one.
+		return nil, badRequest(CodeInvalidParameter, "the item list is empty: item_ids/item_id name no item id (leave the parameter out for every item where the endpoint allows it)")
+	case len(ids) == 0 && required:
 		return nil, badRequest(CodeMissingParameter, "query parameter \"item_ids\" is required (comma-separated item ids; repeat item_id=... for an id with a comma)")
 	}
 	return ids, nil
+}
+
+// parseText reads an optional text key (trimmed; def when absent or blank).
+func parseText(q url.Values, name, def string) (string, error) {
+	v := strings.TrimSpace(q.Get(name))
+	if v == "" {
+		return def, nil
+	}
+	if err := checkKey(fmt.Sprintf("query parameter %q", name), v); err != nil {
+		return "", err
+	}
+	return v, nil
 }
 
 // parseSource reads the optional source filter.

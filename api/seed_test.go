@@ -1,4 +1,4 @@
-package serve_test
+package api_test
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
-	"github.com/novacorrente/novawh/internal/serve"
 )
 
 // Real item keys of the ML files (FAMÍLIA_MATERIAL) and ERP material names:
@@ -98,6 +99,24 @@ INSERT INTO gold.fact_inventory (date, item_id, site_id, current_stock, safety_s
  ('2025-04-15', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', '22', 7, 1.0, 6.95, 6.0, 'warning'),
  ('2025-05-01', 'ABRASIVOS_BATERIA 9V', '176', 0, 1.05, 10.46, 0, 'critical'),
  ('2025-05-01', 'ABRASIVOS_BATERIA 9V', 'ALL', 3, 2.5, 17.4, 2.6, 'critical');
+
+INSERT INTO gold.fact_demand (date, item_id, site_id, unit, quantity, lines, requests, suppliers, lead_time_lines, lead_time_days_avg, lead_time_days_max, load_id) VALUES
+ ('2025-04-10', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', 'ALL', 'UN', 3, 2, 2, 1, 2, 4.5, 6, 1),
+ ('2025-04-10', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', '176', 'UN', 3, 2, 2, 1, 2, 4.5, 6, 1),
+ ('2025-04-12', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', 'ALL', 'UN', 2, 1, 1, 1, 1, 3, 3, 1),
+ ('2025-04-12', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', '-1', 'UN', 2, 1, 1, 1, 1, 3, 3, 1),
+ ('2025-05-01', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', 'ALL', 'UN', 5, 1, 1, 1, 0, NULL, NULL, 1),
+ ('2025-05-01', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', '176', 'UN', 5, 1, 1, 1, 0, NULL, NULL, 1),
+ ('2025-04-20', 'ABRASIVOS_BATERIA 9V', 'ALL', 'UN', 7, 3, 2, 1, 3, 10, 12, 1),
+ ('2025-04-21', 'ABRASIVOS_BATERIA 9V', 'ALL', 'CX', 1, 1, 1, 1, 1, 8, 8, 1),
+ ('2025-05-02', 'MATERIAL CIVIL_PREGO 2.1/2"X10MM', 'ALL', 'KG', 10, 1, 1, 1, 1, 2, 2, 1);
+INSERT INTO gold.dim_supplier (supplier, supplier_name, lines, items, quantity, first_purchase, last_purchase, lead_time_lines, lead_time_days_median, lead_time_days_p90, negative_lead_time_lines) VALUES
+ ('acme ltda', 'ACME LTDA', 4, 2, 12, '2025-04-14', '2025-05-04', 3, 4, 5.6, 0),
+ ('ferragens silva & cia', 'FERRAGENS SILVA & CIA', 4, 1, 8, '2025-04-30', '2025-05-01', 4, 10, 12, 1);
+INSERT INTO gold.fact_demand_supplier (date, item_id, site_id, unit, supplier, quantity, lines, requests, lead_time_lines, lead_time_days_avg, lead_time_days_max, load_id) VALUES
+ ('2025-04-10', 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36', 'ALL', 'UN', 'acme ltda', 3, 2, 2, 2, 4.5, 6, 1),
+ ('2025-05-02', 'MATERIAL CIVIL_PREGO 2.1/2"X10MM', 'ALL', 'KG', 'acme ltda', 10, 1, 1, 1, 2, 2, 1),
+ ('2025-04-20', 'ABRASIVOS_BATERIA 9V', 'ALL', 'UN', 'ferragens silva & cia', 7, 3, 2, 3, 10, 12, 1);
 `
 
 // rollingSQL recomputes gold.agg_forecast_rolling from gold.fact_forecast
@@ -146,26 +165,26 @@ func recomputeRolling(ctx context.Context, pool *pgxpool.Pool, items []string) e
 type env struct {
 	db     *pgtest.DB
 	reader *pgxpool.Pool
-	srv    *serve.Server
+	srv    *api.Handler
 	http   *httptest.Server
 }
 
-func newEnv(t *testing.T, tune func(*serve.Options, *pgtest.DB)) *env {
+func newEnv(t *testing.T, tune func(*api.Options, *pgtest.DB)) *env {
 	t.Helper()
 	db := pgtest.New(t)
 	seed(t, db.Pool)
-	reader, err := serve.OpenPool(context.Background(), db.URL, serve.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second}, nil)
+	reader, err := api.OpenPool(context.Background(), db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second}, nil)
 	if err != nil {
 		t.Fatalf("open reader pool: %v", err)
 	}
 	t.Cleanup(reader.Close)
-	opts := serve.Options{Pool: reader, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSpanDays: 366, MaxItemIDs: 5}
+	opts := api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSpanDays: 366, MaxItemIDs: 5}
 	if tune != nil {
 		tune(&opts, db)
 	}
-	srv, err := serve.New(opts)
+	srv, err := api.New(reader, opts)
 	if err != nil {
-		t.Fatalf("serve.New: %v", err)
+		t.Fatalf("api.New: %v", err)
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
@@ -298,4 +317,24 @@ func checkShape(t *testing.T, path string, got, want any) {
 	default:
 		t.Fatalf("bad shape %T", want)
 	}
+}
+
+// logBuffer collects a server's log lines (safe for concurrent writes).
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func newLogBuffer() *logBuffer { return &logBuffer{} }
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

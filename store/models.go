@@ -159,6 +159,30 @@ type BronzeWeatherDaily struct {
 	WindMean *float64 `json:"wind_mean"`
 }
 
+// Rolling demand over calendar days per (date, item_id, site_id, unit), site rows and site_id 'ALL': one row for every day, up to the last day of the ERP coverage, whose 30-day window or whose 30-day window one year earlier holds demand lines; a day without a row has no demand in either window.
+type GoldAggDemandRolling struct {
+	// Last day of the windows.
+	Date pgtype.Date `json:"date"`
+	// Item (gold.dim_item.item_id).
+	ItemID string `json:"item_id"`
+	// Site (as gold.fact_demand.site_id); 'ALL' = the item over every site.
+	SiteID string `json:"site_id"`
+	// Unit of measure (as gold.fact_demand.unit).
+	Unit string `json:"unit"`
+	// The day's demand (gold.fact_demand.quantity, 0 on a day without demand).
+	Quantity float64 `json:"quantity"`
+	// Demand over date - 6 .. date (days without demand count as 0).
+	QuantityTotal7d float64 `json:"quantity_total_7d"`
+	// quantity_total_7d divided by the days of date - 6 .. date inside the ERP coverage (its first to last DATA SOLICITADO).
+	QuantityAvg7d float64 `json:"quantity_avg_7d"`
+	// Demand over date - 29 .. date (days without demand count as 0).
+	QuantityTotal30d float64 `json:"quantity_total_30d"`
+	// quantity_total_30d divided by the days of date - 29 .. date inside the ERP coverage.
+	QuantityAvg30d float64 `json:"quantity_avg_30d"`
+	// The 30-day total one year earlier (the window ending on date - 1 year); NULL when that window starts before the ERP coverage.
+	QuantityTotal30dPrevYear *float64 `json:"quantity_total_30d_prev_year"`
+}
+
 // Rolling 7- and 30-day figures per (date, item_id, site_id, source) over calendar windows ending on date (days without a row are not counted).
 type GoldAggForecastRolling struct {
 	// Last day of the windows.
@@ -225,6 +249,32 @@ type GoldDimSite struct {
 	Region *string `json:"region"`
 }
 
+// Suppliers (NOME FORNEC.) of the ERP export: one row per normalised name, with what they supplied and how fast. Counts every line of the export with an item, also the ones without a demand date.
+type GoldDimSupplier struct {
+	// Supplier key: the name trimmed, runs of spaces collapsed and lower-cased (the matching form).
+	Supplier string `json:"supplier"`
+	// The name as the ERP spells it (the most frequent spelling of the key, then the latest line's).
+	SupplierName string `json:"supplier_name"`
+	// ERP lines of the supplier.
+	Lines int32 `json:"lines"`
+	// Distinct items (gold.dim_item.item_id) supplied.
+	Items int32 `json:"items"`
+	// Sum of QUANTIDADE over the lines (units of different items and U.M. added: a size, not a stock figure).
+	Quantity float64 `json:"quantity"`
+	// Earliest DATA DE COMPRA.
+	FirstPurchase pgtype.Date `json:"first_purchase"`
+	// Latest DATA DE COMPRA.
+	LastPurchase pgtype.Date `json:"last_purchase"`
+	// Lines with a lead time: DATA SOLICITADO and DATA DE COMPRA both given, the purchase not before the request.
+	LeadTimeLines int32 `json:"lead_time_lines"`
+	// Median lead time in days (DATA DE COMPRA - DATA SOLICITADO, continuous percentile) over lead_time_lines.
+	LeadTimeDaysMedian *float64 `json:"lead_time_days_median"`
+	// 90th percentile of the lead time in days (continuous) over lead_time_lines.
+	LeadTimeDaysP90 *float64 `json:"lead_time_days_p90"`
+	// Lines whose DATA DE COMPRA is before DATA SOLICITADO (left out of the lead times).
+	NegativeLeadTimeLines int32 `json:"negative_lead_time_lines"`
+}
+
 // Calendar: one row per day of every year that has facts, with Brazilian national holidays.
 type GoldDimTime struct {
 	// The day.
@@ -247,6 +297,62 @@ type GoldDimTime struct {
 	IsHoliday bool `json:"is_holiday"`
 	// Holiday name in Portuguese, NULL on ordinary days.
 	HolidayName *string `json:"holiday_name"`
+}
+
+// Actual demand: ERP requisition lines with a demand date (DATA SOLICITADO) summed per (date, item_id, site_id, unit); site_id 'ALL' rows are the item's total of the day. Lines without a demand date are counted in silver.dropped_rows.
+type GoldFactDemand struct {
+	// Demand day: DATA SOLICITADO of the ERP lines.
+	Date pgtype.Date `json:"date"`
+	// Item (gold.dim_item.item_id): FAMÍLIA_MATERIAL.
+	ItemID string `json:"item_id"`
+	// Site (gold.dim_site.site_id) of the line's depot (DEPÓSITO): the ML site of the depot, else the depot code; '-1' for a blank DEPÓSITO; 'ALL' = every site of the item.
+	SiteID string `json:"site_id"`
+	// Unit of measure (U.M., trimmed; '' when the line has none). Part of the key: quantities of different units are never added.
+	Unit string `json:"unit"`
+	// Sum of QUANTIDADE of the lines.
+	Quantity float64 `json:"quantity"`
+	// Number of ERP lines.
+	Lines int32 `json:"lines"`
+	// Distinct requisitions (SOLICITAÇÃO) among the lines.
+	Requests int32 `json:"requests"`
+	// Distinct suppliers (NOME FORNEC., normalised as gold.dim_supplier.supplier) among the lines.
+	Suppliers int32 `json:"suppliers"`
+	// Lines with a lead time: both DATA SOLICITADO and DATA DE COMPRA, the purchase not before the request.
+	LeadTimeLines int32 `json:"lead_time_lines"`
+	// Mean lead time in days (DATA DE COMPRA - DATA SOLICITADO) over lead_time_lines; NULL when there is none. Purchases dated before the request are left out (novawh check warns about them).
+	LeadTimeDaysAvg *float64 `json:"lead_time_days_avg"`
+	// Longest lead time in days over lead_time_lines; NULL when there is none.
+	LeadTimeDaysMax *int32 `json:"lead_time_days_max"`
+	// meta.loads id of the ERP export the lines came from (the newest, when several exports contribute).
+	LoadID int64 `json:"load_id"`
+}
+
+// Bridge from gold.fact_demand site rows to gold.dim_supplier: the lines of each (date, item_id, site_id, unit) per supplier. Summed over suppliers it gives the fact's quantity and lines (lines without a supplier excepted).
+type GoldFactDemandSupplier struct {
+	// Demand day (DATA SOLICITADO).
+	Date pgtype.Date `json:"date"`
+	// Item (gold.dim_item.item_id).
+	ItemID string `json:"item_id"`
+	// Site of the depot (as gold.fact_demand.site_id; never 'ALL').
+	SiteID string `json:"site_id"`
+	// Unit of measure (as gold.fact_demand.unit).
+	Unit string `json:"unit"`
+	// Supplier key (gold.dim_supplier.supplier).
+	Supplier string `json:"supplier"`
+	// Sum of QUANTIDADE of the supplier's lines.
+	Quantity float64 `json:"quantity"`
+	// Number of the supplier's ERP lines.
+	Lines int32 `json:"lines"`
+	// Distinct requisitions (SOLICITAÇÃO) among them.
+	Requests int32 `json:"requests"`
+	// Lines with a lead time (purchase not before the request).
+	LeadTimeLines int32 `json:"lead_time_lines"`
+	// Mean lead time in days over lead_time_lines; NULL when there is none.
+	LeadTimeDaysAvg *float64 `json:"lead_time_days_avg"`
+	// Longest lead time in days over lead_time_lines; NULL when there is none.
+	LeadTimeDaysMax *int32 `json:"lead_time_days_max"`
+	// meta.loads id of the ERP export the lines came from.
+	LoadID int64 `json:"load_id"`
 }
 
 // External factors by day: city = 'ALL' rows carry the economic indicators (carried forward from their last observation) and national telecom counts; one row per (day, city) carries that city's weather.

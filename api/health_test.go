@@ -1,21 +1,14 @@
-package serve_test
+package api_test
 
 import (
-	"context"
-	"errors"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
-	"github.com/novacorrente/novawh/internal/serve"
 )
 
 func TestCheckMLDependencies(t *testing.T) {
@@ -50,7 +43,7 @@ func TestCheckMLDependencies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rep := serve.CheckMLDependencies(c.bi, c.ok, serve.DefaultMLDenyList)
+			rep := api.CheckMLDependencies(c.bi, c.ok, api.DefaultMLDenyList)
 			if rep.Status != c.status {
 				t.Errorf("status %q, want %q (%s)", rep.Status, c.status, rep.Message)
 			}
@@ -75,40 +68,71 @@ func TestCheckMLDependencies(t *testing.T) {
 func TestHealth(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	e := newEnv(t, func(o *serve.Options, _ *pgtest.DB) { o.ParquetDir = dir })
+	e := newEnv(t, func(o *api.Options, _ *pgtest.DB) { o.ParquetDir, o.APIToken = dir, "tok" })
 	r := e.get(t, "/health")
 	m := r.json.(map[string]any)
-	if r.status != 200 || m["status"] != "ok" || m["database"] != "ok" || m["parquet_access"] != "ok" || m["cache"] != "enabled" {
+	if r.status != 200 || m["status"] != "ok" || m["database"] != "ok" || m["parquet_access"] != "ok" || m["cache"] != "enabled" || m["details"] != false {
 		t.Fatalf("health %d %s", r.status, r.body)
 	}
+	// Public: the verdict, no module list.
 	ml := m["ml_dependencies"].(map[string]any)
-	if ml["status"] != "ok" || len(ml["violations"].([]any)) != 0 {
+	if ml["status"] != "ok" || ml["message"] == "" {
 		t.Errorf("ml_dependencies %v", ml)
 	}
-	// The real module list of this binary (a test binary lists its main
-	// module; the built novawh lists every dependency).
-	found := false
-	for _, p := range ml["checked_packages"].([]any) {
-		found = found || strings.HasPrefix(p.(string), "github.com/novacorrente/novawh@")
+	for _, secret := range []string{"checked_packages", "violations"} {
+		if _, ok := ml[secret]; ok {
+			t.Errorf("the public health body lists %s: %s", secret, r.body)
+		}
 	}
-	if !found {
-		t.Errorf("checked_packages lacks the main module: %v", ml["checked_packages"])
+	if strings.Contains(string(r.body), "github.com/") {
+		t.Errorf("the public health body names modules: %s", r.body)
+	}
+	// With the token: the real module list of this binary (a test binary
+	// lists its main module; the built novawh lists every dependency).
+	for _, h := range []map[string]string{{"Authorization": "Bearer tok"}, {"X-API-Key": "tok"}} {
+		r = e.do(t, http.MethodGet, "/health", h, "")
+		m = r.json.(map[string]any)
+		ml = m["ml_dependencies"].(map[string]any)
+		found := false
+		for _, p := range ml["checked_packages"].([]any) {
+			found = found || strings.HasPrefix(p.(string), "github.com/novacorrente/novawh@")
+		}
+		if r.status != 200 || m["details"] != true || !found || len(ml["violations"].([]any)) != 0 {
+			t.Errorf("health with %v: %d %s", h, r.status, r.body)
+		}
+	}
+	// A wrong token is refused, not silently treated as public.
+	if r = e.do(t, http.MethodGet, "/health", map[string]string{"X-API-Key": "nope"}, ""); r.status != http.StatusUnauthorized {
+		t.Errorf("health with a wrong token: %d %s", r.status, r.body)
 	}
 
-	// An ML module in the binary makes the service unhealthy (503).
-	bad := newEnv(t, func(o *serve.Options, _ *pgtest.DB) {
-		o.ParquetDir = filepath.Join(dir, "missing")
+	// An ML module in the binary makes the service unhealthy (503); the
+	// public body says so without naming it, the token shows it.
+	bad := newEnv(t, func(o *api.Options, _ *pgtest.DB) {
+		o.ParquetDir, o.APIToken = filepath.Join(dir, "missing"), "tok"
 		o.BuildInfo = func() (*debug.BuildInfo, bool) {
 			return &debug.BuildInfo{Deps: []*debug.Module{{Path: "github.com/patrikeh/go-deep", Version: "v0.1.0"}}}, true
 		}
 	})
 	r = bad.get(t, "/health")
 	m = r.json.(map[string]any)
-	if r.status != http.StatusServiceUnavailable || m["status"] != "error" || !strings.HasPrefix(m["parquet_access"].(string), "error:") {
-		t.Errorf("health with an ML module: %d %s", r.status, r.body)
+	if r.status != http.StatusServiceUnavailable || m["status"] != "error" || m["parquet_access"] != "error" ||
+		m["ml_dependencies"].(map[string]any)["status"] != "violation" || strings.Contains(string(r.body), "go-deep") || strings.Contains(string(r.body), dir) {
+		t.Errorf("public health with an ML module: %d %s", r.status, r.body)
 	}
-	if v := m["ml_dependencies"].(map[string]any)["violations"].([]any); len(v) != 1 {
+	r = bad.do(t, http.MethodGet, "/health", map[string]string{"X-API-Key": "tok"}, "")
+	m = r.json.(map[string]any)
+	if r.status != http.StatusServiceUnavailable || !strings.HasPrefix(m["parquet_access"].(string), "error: ") {
+		t.Errorf("health with an ML module and the token: %d %s", r.status, r.body)
+	}
+	if v := m["ml_dependencies"].(map[string]any)["violations"].([]any); len(v) != 1 || !strings.HasPrefix(v[0].(string), "github.com/patrikeh/go-deep") {
 		t.Errorf("violations %v", v)
+	}
+
+	// No token configured: nobody gets the details.
+	open := newEnv(t, nil)
+	if r = open.do(t, http.MethodGet, "/health", map[string]string{"X-API-Key": "anything"}, ""); r.status != http.StatusUnauthorized {
+		t.Errorf("health details without a configured token: %d %s", r.status, r.body)
 	}
 }
 
@@ -118,7 +142,7 @@ func TestHealthDatabaseDown(t *testing.T) {
 	e.reader.Close() // a closed pool fails like a lost database
 	r := e.get(t, "/health")
 	m := r.json.(map[string]any)
-	if r.status != http.StatusServiceUnavailable || m["status"] != "error" || !strings.HasPrefix(m["database"].(string), "error:") {
+	if r.status != http.StatusServiceUnavailable || m["status"] != "error" || m["database"] != "error" {
 		t.Errorf("health with the database gone: %d %s", r.status, r.body)
 	}
 	// Read endpoints answer a JSON 5xx, not a hang or a crash.
@@ -127,67 +151,4 @@ func TestHealthDatabaseDown(t *testing.T) {
 		t.Errorf("items with the database gone: %d %s", r.status, r.body)
 	}
 	checkShape(t, "$", r.json, errorShape)
-}
-
-// TestRunGracefulShutdown: Run serves until its context ends, lets a request
-// in flight finish and cancels a running refresh job.
-func TestRunGracefulShutdown(t *testing.T) {
-	t.Parallel()
-	db := pgtest.New(t)
-	seed(t, db.Pool)
-	started := make(chan struct{})
-	canceled := make(chan struct{})
-	srv, err := serve.New(serve.Options{
-		Pool: db.Pool, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), APIToken: "tok", ShutdownTimeout: 10 * time.Second,
-		Refresher: serve.RefresherFunc(func(ctx context.Context, _ string, _ bool) (any, error) {
-			close(started)
-			// A long statement the shutdown must cancel.
-			_, err := db.Pool.Exec(ctx, "SELECT pg_sleep(60)")
-			close(canceled)
-			return nil, err
-		}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
-	res, err := http.Get(base + "/health")
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("health: %v %v", res, err)
-	}
-	res.Body.Close()
-	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/data/refresh", strings.NewReader(`{"source":"erp"}`))
-	req.Header.Set("X-API-Key", "tok")
-	res, err = http.DefaultClient.Do(req)
-	if err != nil || res.StatusCode != http.StatusAccepted {
-		t.Fatalf("refresh: %v %v", res, err)
-	}
-	res.Body.Close()
-	<-started
-	t0 := time.Now()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Serve did not return after the context ended")
-	}
-	<-canceled
-	if d := time.Since(t0); d > 10*time.Second {
-		t.Errorf("shutdown took %s", d)
-	}
-	if _, err := http.Get(base + "/health"); err == nil {
-		t.Errorf("still serving after shutdown")
-	} else if !errors.Is(err, os.ErrDeadlineExceeded) && !strings.Contains(err.Error(), "refused") {
-		t.Logf("after shutdown: %v", err)
-	}
 }

@@ -1,48 +1,51 @@
-package serve
+package api
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/novacorrente/novawh/internal/store"
+	"github.com/novacorrente/novawh/store"
 )
 
 // Defaults of Options.
 const (
-	DefaultAddr            = "127.0.0.1:8080"
-	DefaultMaxSpanDays     = 366
-	DefaultMaxItemIDs      = 50
-	DefaultPageSize        = 50
-	DefaultMaxPageSize     = 1000
-	DefaultCacheTTL        = 60 * time.Second
-	DefaultCacheEntries    = 10000
-	DefaultRequestTimeout  = 15 * time.Second
-	DefaultShutdownTimeout = 30 * time.Second
+	DefaultMaxSpanDays    = 366
+	DefaultMaxItemIDs     = 50
+	DefaultPageSize       = 50
+	DefaultMaxPageSize    = 1000
+	DefaultCacheTTL       = 60 * time.Second
+	DefaultCacheEntries   = 10000
+	DefaultCacheBytes     = 32 << 20 // 32 MiB; one response may use an eighth of it
+	DefaultRequestTimeout = 15 * time.Second
 )
 
-// Options configure a Server. Zero values take the defaults above, except
+// Options configure a Handler. Zero values take the defaults above, except
 // CacheTTL (set CacheDisabled to turn the cache off).
 type Options struct {
-	Pool   *pgxpool.Pool // required: the read pool (see OpenPool)
-	Logger *slog.Logger  // nil: discard
+	Logger *slog.Logger // nil: discard
 
-	Addr            string        // for Run
+	// BasePath is where the handler is mounted when it is not at the root
+	// (e.g. "/dash" with http.StripPrefix("/dash", h)): the links it writes
+	// (Location, status_url) start with it. The handler itself routes the
+	// paths below it (/api/v1/..., /health).
+	BasePath string
+
 	MaxSpanDays     int           // longest start..end period, inclusive
 	MaxItemIDs      int           // most item_ids in one request
 	MaxPageSize     int           // largest limit of GET /api/v1/items
 	CacheTTL        time.Duration // life of a cached response
 	CacheDisabled   bool          // no response cache at all
 	CacheMaxEntries int
+	CacheMaxBytes   int64         // bound on the cache's bytes; a response over 1/8 of it is not stored
 	RequestTimeout  time.Duration // per request database work
-	ShutdownTimeout time.Duration // grace period of Run on shutdown
 
 	// APIToken protects POST /api/v1/data/refresh (Bearer or X-API-Key);
 	// empty disables the refresh endpoints (403 refresh_disabled).
@@ -65,8 +68,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Server is the dashboards' HTTP API; it is an http.Handler.
-type Server struct {
+// Handler is the dashboards' HTTP API, an http.Handler to mount in any
+// server (see the package documentation).
+type Handler struct {
 	opts  Options
 	log   *slog.Logger
 	q     *store.Queries
@@ -77,17 +81,15 @@ type Server struct {
 	ml    MLReport
 }
 
-// New checks opts and builds the server. Call Close (or let Run return)
-// to stop a running refresh job.
-func New(opts Options) (*Server, error) {
-	if opts.Pool == nil {
-		return nil, errors.New("serve: Options.Pool is required")
+// New builds the handler over pool (the read pool: see OpenPool for the
+// read-only role and timeouts). Call Close when done with it to stop a
+// running refresh job.
+func New(pool *pgxpool.Pool, opts Options) (*Handler, error) {
+	if pool == nil {
+		return nil, errors.New("api: a pool is required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Addr == "" {
-		opts.Addr = DefaultAddr
 	}
 	if opts.MaxSpanDays <= 0 {
 		opts.MaxSpanDays = DefaultMaxSpanDays
@@ -99,7 +101,7 @@ func New(opts Options) (*Server, error) {
 		opts.MaxPageSize = DefaultMaxPageSize
 	}
 	if opts.CacheTTL < 0 {
-		return nil, fmt.Errorf("serve: cache TTL must not be negative (%s)", opts.CacheTTL)
+		return nil, fmt.Errorf("api: cache TTL must not be negative (%s)", opts.CacheTTL)
 	}
 	if opts.CacheTTL == 0 {
 		opts.CacheTTL = DefaultCacheTTL
@@ -107,11 +109,11 @@ func New(opts Options) (*Server, error) {
 	if opts.CacheMaxEntries <= 0 {
 		opts.CacheMaxEntries = DefaultCacheEntries
 	}
+	if opts.CacheMaxBytes <= 0 {
+		opts.CacheMaxBytes = DefaultCacheBytes
+	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
-	}
-	if opts.ShutdownTimeout <= 0 {
-		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if opts.DefaultRefreshSource == "" {
 		opts.DefaultRefreshSource = "all"
@@ -125,13 +127,12 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, log: opts.Logger, q: store.New(opts.Pool), pool: opts.Pool}
+	opts.BasePath = strings.TrimRight(opts.BasePath, "/")
+	s := &Handler{opts: opts, log: opts.Logger, q: store.New(pool), pool: pool}
 	if !opts.CacheDisabled {
-		s.cache = newCache(opts.CacheTTL, opts.CacheMaxEntries, opts.Now)
+		s.cache = newCache(opts.CacheTTL, opts.CacheMaxEntries, opts.CacheMaxBytes, opts.Now)
 	}
-	if opts.Refresher != nil {
-		s.jobs = newJobs(opts.Refresher, opts.Logger, opts.Now, func(Job) { s.cache.purge() })
-	}
+	s.jobs = newJobs(opts.Refresher, opts.Logger, opts.Now, func(Job) { s.cache.purge() })
 	// The module list of a running binary does not change: check it once.
 	bi, ok := opts.BuildInfo()
 	s.ml = CheckMLDependencies(bi, ok, opts.MLDenyList)
@@ -139,16 +140,20 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) routes() {
+func (s *Handler) routes() {
 	m := http.NewServeMux()
 	// Go 1.22 patterns match the escaped path segment by segment, so an item
 	// id with %2F (a slash) stays one {id} segment.
 	m.HandleFunc("GET /api/v1/items", s.handleItems)
 	m.HandleFunc("GET /api/v1/items/{id}/timeseries", s.handleTimeseries)
+	m.HandleFunc("GET /api/v1/items/{id}/demand", s.handleItemDemand)
+	m.HandleFunc("GET /api/v1/demand/top", s.handleTopDemand)
+	m.HandleFunc("GET /api/v1/suppliers", s.handleSuppliers)
 	m.HandleFunc("GET /api/v1/forecasts/summary", s.handleSummary)
 	m.HandleFunc("GET /api/v1/aggregates", s.handleAggregates)
 	m.HandleFunc("GET /api/v1/inventory/{id...}", s.handleInventory)
 	m.HandleFunc("POST /api/v1/data/refresh", s.handleRefresh)
+	m.HandleFunc("GET /api/v1/data/refresh", s.handleJobs)
 	m.HandleFunc("GET /api/v1/data/refresh/{job_id}", s.handleRefreshStatus)
 	m.HandleFunc("GET /health", s.handleHealth)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +164,7 @@ func (s *Server) routes() {
 }
 
 // ServeHTTP serves one request and logs it with its latency.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
@@ -183,6 +188,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("remote", r.RemoteAddr))
 	}()
+	// r.URL.Query() silently drops a pair it cannot decode (q=ITEM%ZZ would
+	// list every item): a query string that does not parse is a 400.
+	if err := checkQuery(r.URL.RawQuery); err != nil {
+		writeError(rec, err)
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 
@@ -207,75 +218,37 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Run listens on Options.Addr and serves until ctx ends, then shuts down
-// gracefully (see Serve).
-func (s *Server) Run(ctx context.Context) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.opts.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
-	}
-	return s.Serve(ctx, ln)
-}
-
-// Serve serves on ln until ctx ends: then it stops accepting, lets running
-// requests finish (up to ShutdownTimeout) and cancels a running refresh job,
-// waiting for it within the same grace period.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      s.opts.RequestTimeout + 15*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("serving the API", "addr", ln.Addr().String(), "cache_ttl", s.cacheTTL(), "refresh", s.refreshState())
-	select {
-	case err := <-errc:
-		_ = s.Close(context.Background())
-		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	s.log.Info("shutting down", "grace", s.opts.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
-	defer cancel()
-	err := hs.Shutdown(sctx)
-	if jerr := s.Close(sctx); jerr != nil && err == nil {
-		err = jerr
-	}
-	if err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	s.log.Info("stopped")
-	return nil
-}
-
 // Close cancels a running refresh job and waits for it until ctx ends.
-func (s *Server) Close(ctx context.Context) error {
-	if s.jobs == nil {
-		return nil
+func (s *Handler) Close(ctx context.Context) error { return s.jobs.close(ctx) }
+
+// RunJob runs fn as a refresh job triggered by the caller (an in-process
+// scheduler: trigger "schedule"), one at a time with the jobs of POST
+// /api/v1/data/refresh, and waits for its end. The job is kept and reported
+// like the others (GET /api/v1/data/refresh/{job_id}); a panic in fn makes
+// it a failed job; the cache is purged when it ends. While another job
+// runs it starts nothing and returns an error.
+func (s *Handler) RunJob(ctx context.Context, source string, fn JobFunc) (Job, error) {
+	job, err := s.jobs.startFunc(TriggerSchedule, source, false, fn)
+	if err != nil {
+		return Job{}, err
 	}
-	return s.jobs.close(ctx)
+	return s.jobs.wait(ctx, job.JobID)
 }
 
 // PurgeCache drops every cached response (a refresh job does it itself).
-func (s *Server) PurgeCache() { s.cache.purge() }
+func (s *Handler) PurgeCache() { s.cache.purge() }
 
-func (s *Server) cacheTTL() time.Duration {
-	if !s.cache.enabled() {
-		return 0
-	}
-	return s.cache.ttl
-}
+// CacheStats returns the response cache's accounting (zero when the cache
+// is off).
+func (s *Handler) CacheStats() CacheStats { return s.cache.snapshot() }
 
-func (s *Server) refreshState() string {
+// RefreshState says whether POST /api/v1/data/refresh is enabled, and if
+// not why.
+func (s *Handler) RefreshState() string {
 	switch {
 	case s.opts.APIToken == "":
 		return "disabled (NOVAWH_API_TOKEN unset)"
-	case s.jobs == nil:
+	case s.opts.Refresher == nil:
 		return "disabled (no refresh job configured)"
 	}
 	return "enabled"

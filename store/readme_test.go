@@ -1,4 +1,4 @@
-package serve_test
+package store_test
 
 import (
 	"context"
@@ -16,14 +16,14 @@ var updateCatalog = flag.Bool("update-catalog", false, "regenerate the catalog o
 
 // TestDataReadmeCoversEveryTable: docs/data/README_DATA.md documents every
 // table, view and materialized view of bronze, silver, gold and meta.
-// go test ./internal/serve -run TestDataReadme -update-catalog rewrites its
+// go test ./store -run TestDataReadme -update-catalog rewrites its
 // generated catalog first.
 func TestDataReadmeCoversEveryTable(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	readme := filepath.Join("..", "..", "docs", "data", "README_DATA.md")
+	readme := filepath.Join("..", "docs", "data", "README_DATA.md")
 	if *updateCatalog {
-		out, err := exec.Command("python3", filepath.Join("..", "..", "scripts", "api", "data_catalog.py"), db.URL, readme).CombinedOutput()
+		out, err := exec.Command("python3", filepath.Join("..", "scripts", "api", "data_catalog.py"), db.URL, readme).CombinedOutput()
 		if err != nil {
 			t.Fatalf("data_catalog.py: %v\n%s", err, out)
 		}
@@ -62,7 +62,7 @@ func TestDataReadmeCoversEveryTable(t *testing.T) {
 		t.Fatal("no relations in the migrated schema")
 	}
 	if len(missing) > 0 {
-		t.Errorf("docs/data/README_DATA.md does not document %d relation(s): %s\nrun: go test ./internal/serve -run TestDataReadme -update-catalog",
+		t.Errorf("docs/data/README_DATA.md does not document %d relation(s): %s\nrun: go test ./store -run TestDataReadme -update-catalog",
 			len(missing), strings.Join(missing, ", "))
 	}
 }

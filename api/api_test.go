@@ -1,18 +1,23 @@
-package serve_test
+package api_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgerr"
 	"github.com/novacorrente/novawh/internal/pgtest"
-	"github.com/novacorrente/novawh/internal/serve"
 )
 
 var errorShape = map[string]any{"error": map[string]any{"code": "string", "message": "string"}}
@@ -21,7 +26,7 @@ var errorShape = map[string]any{"error": map[string]any{"code": "string", "messa
 // its JSON type, end to end over HTTP against a seeded database.
 func TestContracts(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *serve.Options, db *pgtest.DB) { o.APIToken = "s3cret"; o.Refresher = newSQLRefresher(db.Pool) })
+	e := newEnv(t, func(o *api.Options, db *pgtest.DB) { o.APIToken = "s3cret"; o.Refresher = newSQLRefresher(db.Pool) })
 	disco := itemPath(itemDisco)
 	cases := []struct {
 		name, path string
@@ -68,7 +73,7 @@ func TestContracts(t *testing.T) {
 		}},
 		{"health", "/health", 200, map[string]any{
 			"status": "string", "database": "string", "parquet_access": "string", "cache": "string", "timestamp": "timestamp",
-			"ml_dependencies": map[string]any{"status": "string", "message": "string", "checked_packages": []any{"string"}, "violations": "array"},
+			"ml_dependencies": map[string]any{"status": "string", "message": "string"},
 		}},
 	}
 	for _, c := range cases {
@@ -101,7 +106,7 @@ func waitJob(t *testing.T, e *env, id, token string) map[string]any {
 			t.Fatalf("job %s: status %d: %s", id, r.status, r.body)
 		}
 		m := r.json.(map[string]any)
-		if m["status"] != serve.JobRunning {
+		if m["status"] != api.JobRunning {
 			return m
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -340,7 +345,7 @@ func TestItemsPaginationAndQuery(t *testing.T) {
 // for the refresh endpoint) with the JSON error body, never a 500.
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *serve.Options, db *pgtest.DB) {
+	e := newEnv(t, func(o *api.Options, db *pgtest.DB) {
 		o.APIToken = "tok"
 		o.Refresher = newSQLRefresher(db.Pool)
 		o.RefreshSources = []string{"ml_results", "erp"}
@@ -381,6 +386,16 @@ func TestBadInput(t *testing.T) {
 		{"items offset negative", "GET", "/api/v1/items?offset=-1", nil, "", 400, "invalid_parameter"},
 		{"items limit text", "GET", "/api/v1/items?limit=ten", nil, "", 400, "invalid_parameter"},
 		{"items q with NUL", "GET", "/api/v1/items?q=a%00b", nil, "", 400, "invalid_parameter"},
+		{"items q bad escape", "GET", "/api/v1/items?q=ITEM%ZZ", nil, "", 400, "invalid_parameter"},
+		{"items q truncated escape", "GET", "/api/v1/items?limit=5&q=ITEM%2", nil, "", 400, "invalid_parameter"},
+		{"bad escape in a key", "GET", "/api/v1/items?l%ZZimit=5", nil, "", 400, "invalid_parameter"},
+		{"semicolon separator", "GET", "/api/v1/items?limit=5;offset=2", nil, "", 400, "invalid_parameter"},
+		{"timeseries source bad escape", "GET", ts + "?start=2025-05-01&end=2025-05-02&source=ens%G1", nil, "", 400, "invalid_parameter"},
+		{"health bad escape", "GET", "/health?x=%", nil, "", 400, "invalid_parameter"},
+		{"summary commas only", "GET", "/api/v1/forecasts/summary?start=2025-05-01&end=2025-05-02&item_ids=,,,", nil, "", 400, "invalid_parameter"},
+		{"summary empty item_ids", "GET", "/api/v1/forecasts/summary?start=2025-05-01&end=2025-05-02&item_ids=", nil, "", 400, "invalid_parameter"},
+		{"summary blank item_id", "GET", "/api/v1/forecasts/summary?start=2025-05-01&end=2025-05-02&item_id=%20", nil, "", 400, "invalid_parameter"},
+		{"aggregates commas only", "GET", "/api/v1/aggregates?window=7&start=2025-05-01&end=2025-05-02&item_ids=,,,", nil, "", 400, "invalid_parameter"},
 		{"unknown endpoint", "GET", "/api/v1/nothing", nil, "", 404, "not_found"},
 		{"refresh without token", "POST", "/api/v1/data/refresh", nil, `{"source":"ml_results"}`, 401, "unauthorized"},
 		{"refresh wrong bearer", "POST", "/api/v1/data/refresh", map[string]string{"Authorization": "Bearer nope"}, `{}`, 401, "unauthorized"},
@@ -414,7 +429,7 @@ func TestBadInput(t *testing.T) {
 func TestRefreshDisabled(t *testing.T) {
 	t.Parallel()
 	// No token configured: disabled even with a refresher, whatever the caller sends.
-	e := newEnv(t, func(o *serve.Options, db *pgtest.DB) { o.Refresher = newSQLRefresher(db.Pool) })
+	e := newEnv(t, func(o *api.Options, db *pgtest.DB) { o.Refresher = newSQLRefresher(db.Pool) })
 	for _, h := range []map[string]string{nil, {"Authorization": "Bearer "}, {"X-API-Key": "anything"}} {
 		r := e.do(t, http.MethodPost, "/api/v1/data/refresh", h, `{}`)
 		if r.status != http.StatusForbidden || r.json.(map[string]any)["error"].(map[string]any)["code"] != "refresh_disabled" {
@@ -422,7 +437,7 @@ func TestRefreshDisabled(t *testing.T) {
 		}
 	}
 	// A token but no refresher: disabled too.
-	e2 := newEnv(t, func(o *serve.Options, db *pgtest.DB) { o.APIToken = "tok" })
+	e2 := newEnv(t, func(o *api.Options, db *pgtest.DB) { o.APIToken = "tok" })
 	r := e2.do(t, http.MethodPost, "/api/v1/data/refresh", map[string]string{"X-API-Key": "tok"}, `{}`)
 	if r.status != http.StatusForbidden {
 		t.Errorf("no refresher: %d %s", r.status, r.body)
@@ -458,6 +473,112 @@ func TestReaderRoleCannotWrite(t *testing.T) {
 		_, err := e.reader.Exec(ctx, stmt)
 		if !pgerr.InsufficientPrivilege(err) {
 			t.Errorf("%s: want permission denied (42501), got %v", strings.Fields(stmt)[0], err)
+		}
+	}
+}
+
+// TestMalformedRequestsGetJSON: requests net/http refuses before any
+// handler runs (an invalid percent-escape in the path, a malformed request
+// line) get the JSON error body through JSONErrorListener, not Go's plain text;
+// normal responses on the same kind of connection are untouched.
+func TestMalformedRequestsGetJSON(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	seed(t, db.Pool)
+	h, err := api.New(db.Pool, api.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// How an embedding server gets JSON bodies for the requests net/http
+	// refuses itself: serve on api.JSONErrorListener(ln).
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(api.JSONErrorListener(ln)) }()
+	t.Cleanup(func() {
+		if err := hs.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+		_ = h.Close(context.Background())
+	})
+	raw := func(t *testing.T, request string) (*http.Response, map[string]any) {
+		t.Helper()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, request); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", request, err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%q: status %d, body %q is not JSON: %v", request, res.StatusCode, b, err)
+		}
+		return res, m
+	}
+	cases := []struct {
+		name, request, code, mention string
+		status                       int
+	}{
+		{"bad escape in the path", "GET /api/v1/items/A%ZZ/timeseries?start=2025-05-01&end=2025-05-02 HTTP/1.1\r\nHost: x\r\n\r\n", "invalid_parameter", `"%ZZ"`, 400},
+		{"truncated escape in the path", "GET /api/v1/inventory/A%2 HTTP/1.1\r\nHost: x\r\n\r\n", "invalid_parameter", `"%2"`, 400},
+		{"bad escape and a query", "GET /health%G0?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", "invalid_parameter", "/health%G0", 400},
+		{"malformed request line", "GET /health\r\nHost: x\r\n\r\n", "bad_request", "", 400},
+		{"no Host header", "GET /health HTTP/1.1\r\n\r\n", "bad_request", "Host", 400},
+		{"bad header line", "GET /health HTTP/1.1\r\nHost: x\r\nthis is no header\r\n\r\n", "bad_request", "", 400},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, m := raw(t, c.request)
+			if res.StatusCode != c.status || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+				t.Fatalf("status %d, content type %q: %v", res.StatusCode, res.Header.Get("Content-Type"), m)
+			}
+			checkShape(t, "$", m, errorShape)
+			e := m["error"].(map[string]any)
+			if e["code"] != c.code || !strings.Contains(e["message"].(string), c.mention) {
+				t.Errorf("error %v, want code %s mentioning %q", e, c.code, c.mention)
+			}
+		})
+	}
+	// A keep-alive connection: a good request, then a bad one, both answered.
+	res, m := raw(t, "GET /api/v1/items?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	if res.StatusCode != 200 || m["total"] == nil {
+		t.Fatalf("good request: %d %v", res.StatusCode, m)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i, req := range []string{"GET /api/v1/items?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n", "GET /api/v1/items/%ZZ/timeseries HTTP/1.1\r\nHost: x\r\n\r\n"} {
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if want := []int{200, 400}[i]; res.StatusCode != want || !json.Valid(b) {
+			t.Errorf("request %d: status %d (want %d), body %q", i, res.StatusCode, want, b)
 		}
 	}
 }

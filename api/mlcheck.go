@@ -1,4 +1,4 @@
-package serve
+package api
 
 import (
 	"fmt"
@@ -48,8 +48,8 @@ var DefaultMLDenyList = []string{
 type MLReport struct {
 	Status          string   `json:"status"` // "ok", "violation" or "unknown"
 	Message         string   `json:"message"`
-	CheckedPackages []string `json:"checked_packages"`
-	Violations      []string `json:"violations"`
+	CheckedPackages []string `json:"checked_packages,omitzero"` // GET /health: with the API token only
+	Violations      []string `json:"violations,omitzero"`       // GET /health: with the API token only
 }
 
 // CheckMLDependencies compares the modules of a build (the running binary's

@@ -1,4 +1,4 @@
-package serve_test
+package api_test
 
 import (
 	"context"
@@ -18,9 +18,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
-	"github.com/novacorrente/novawh/internal/serve"
-	"github.com/novacorrente/novawh/internal/store"
+	"github.com/novacorrente/novawh/store"
 )
 
 // BenchmarkTimeseriesAPI measures GET /api/v1/items/{id}/timeseries over
@@ -126,7 +126,7 @@ func BenchmarkTimeseriesAPI(b *testing.B) {
 	}
 	b.Logf("generated %d fact_forecast rows for %d items in %s", rows, items, time.Since(t0).Round(time.Second))
 
-	reader, err := serve.OpenPool(ctx, db.URL, serve.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second, MaxConns: int32(envInt("NOVAWH_BENCH_CONNS", 10))}, nil)
+	reader, err := api.OpenPool(ctx, db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second, MaxConns: int32(envInt("NOVAWH_BENCH_CONNS", 10))}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func BenchmarkTimeseriesAPI(b *testing.B) {
 		{"sql-only/range=latest", false, false, true},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
-			srv, err := serve.New(serve.Options{Pool: reader, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheDisabled: !mode.cache})
+			srv, err := api.New(reader, api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheDisabled: !mode.cache})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -241,7 +241,7 @@ func BenchmarkTimeseriesAPI(b *testing.B) {
 		})
 	}
 
-	srv, err := serve.New(serve.Options{Pool: reader, CacheDisabled: true})
+	srv, err := api.New(reader, api.Options{CacheDisabled: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package serve
+package api
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -33,11 +34,18 @@ const (
 	JobCanceled  = "canceled"
 )
 
+// Job triggers.
+const (
+	TriggerAPI      = "api"      // POST /api/v1/data/refresh
+	TriggerSchedule = "schedule" // Handler.RunJob from an in-process scheduler
+)
+
 // Job is the state of one refresh job as GET /api/v1/data/refresh/{job_id}
 // reports it.
 type Job struct {
 	JobID               string     `json:"job_id"`
 	Status              string     `json:"status"`
+	Trigger             string     `json:"trigger"`
 	Source              string     `json:"source"`
 	Force               bool       `json:"force"`
 	SubmittedAt         time.Time  `json:"submitted_at"`
@@ -60,6 +68,7 @@ type jobs struct {
 
 	mu       sync.Mutex
 	byID     map[string]*Job
+	done     map[string]chan struct{} // of running jobs, closed at their end
 	order    []string
 	running  string
 	lastTook time.Duration
@@ -71,7 +80,7 @@ type jobs struct {
 func newJobs(r Refresher, log *slog.Logger, now func() time.Time, onDone func(Job)) *jobs {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &jobs{refresher: r, log: log, now: now, onDone: onDone, keep: 100, defEst: 2 * time.Minute,
-		byID: map[string]*Job{}, ctx: ctx, cancel: cancel}
+		byID: map[string]*Job{}, done: map[string]chan struct{}{}, ctx: ctx, cancel: cancel}
 }
 
 // errBusy is returned by start while a job runs.
@@ -79,8 +88,19 @@ type errBusy struct{ id string }
 
 func (e errBusy) Error() string { return fmt.Sprintf("refresh job %s is still running", e.id) }
 
-// start launches a job unless one is running.
+// JobFunc is the work of one job; its summary is reported as JSON.
+type JobFunc func(ctx context.Context) (summary any, err error)
+
+// start launches a refresh job of the Refresher unless one is running.
 func (j *jobs) start(source string, force bool) (Job, error) {
+	return j.startFunc(TriggerAPI, source, force, func(ctx context.Context) (any, error) {
+		return j.refresher.Refresh(ctx, source, force)
+	})
+}
+
+// startFunc launches fn as a job unless one is running. The job's context
+// ends when the server closes.
+func (j *jobs) startFunc(trigger, source string, force bool, fn JobFunc) (Job, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.running != "" {
@@ -94,7 +114,7 @@ func (j *jobs) start(source string, force bool) (Job, error) {
 		est = j.lastTook
 	}
 	now := j.now().UTC()
-	job := &Job{JobID: newJobID(now), Status: JobRunning, Source: source, Force: force,
+	job := &Job{JobID: newJobID(now), Status: JobRunning, Trigger: trigger, Source: source, Force: force,
 		SubmittedAt: now, StartedAt: now, EstimatedCompletion: now.Add(est).Truncate(time.Second)}
 	j.byID[job.JobID] = job
 	j.order = append(j.order, job.JobID)
@@ -103,54 +123,86 @@ func (j *jobs) start(source string, force bool) (Job, error) {
 		j.order = j.order[1:]
 	}
 	j.running = job.JobID
+	j.done[job.JobID] = make(chan struct{})
 	j.wg.Add(1)
-	go j.run(job.JobID, source, force)
+	go j.run(job.JobID, trigger, source, force, fn)
 	return *job, nil
 }
 
-func (j *jobs) run(id, source string, force bool) {
+func (j *jobs) run(id, trigger, source string, force bool, fn JobFunc) {
 	defer j.wg.Done()
-	log := j.log.With("job_id", id, "source", source, "force", force)
+	log := j.log.With("job_id", id, "trigger", trigger, "source", source, "force", force)
 	log.Info("refresh job started")
-	summary, err := j.safeRefresh(source, force)
+	summary, err := j.safely(log, fn)
 	j.mu.Lock()
-	job := j.byID[id]
+	final := *j.byID[id]
+	canceled := j.ctx.Err() != nil
+	j.mu.Unlock()
 	fin := j.now().UTC()
-	took := fin.Sub(job.StartedAt)
+	took := fin.Sub(final.StartedAt)
 	secs := took.Seconds()
-	job.FinishedAt, job.DurationSeconds = &fin, &secs
+	final.FinishedAt, final.DurationSeconds, final.Summary = &fin, &secs, summary
 	switch {
 	case err == nil:
-		job.Status, job.Summary = JobSucceeded, summary
-		j.lastTook = took
-	case j.ctx.Err() != nil:
+		final.Status = JobSucceeded
+	case canceled:
 		msg := "canceled by server shutdown: " + err.Error()
-		job.Status, job.Error = JobCanceled, &msg
+		final.Status, final.Error = JobCanceled, &msg
 	default:
 		msg := err.Error()
-		job.Status, job.Error = JobFailed, &msg
+		final.Status, final.Error = JobFailed, &msg
 	}
-	j.running = ""
-	done := *job
-	j.mu.Unlock()
 	if err != nil {
-		log.Error("refresh job failed", "status", done.Status, "err", err, "duration_ms", took.Milliseconds())
+		log.Error("refresh job failed", "status", final.Status, "err", err, "duration_ms", took.Milliseconds())
 	} else {
 		log.Info("refresh job finished", "duration_ms", took.Milliseconds())
 	}
+	// The cache is purged before the job shows as ended, so that whoever
+	// sees it ended reads the new data.
 	if j.onDone != nil {
-		j.onDone(done)
+		j.onDone(final)
 	}
+	j.mu.Lock()
+	*j.byID[id] = final
+	if err == nil {
+		j.lastTook = took
+	}
+	j.running = ""
+	close(j.done[id])
+	delete(j.done, id)
+	j.mu.Unlock()
 }
 
-// safeRefresh turns a panic of the refresher into a failed job.
-func (j *jobs) safeRefresh(source string, force bool) (summary any, err error) {
+// safely runs fn and turns a panic into the job's error (logged with its
+// stack): a panicking job fails, the server goes on.
+func (j *jobs) safely(log *slog.Logger, fn JobFunc) (summary any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("refresh panicked: %v", p)
+			log.Error("refresh job panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			summary, err = nil, fmt.Errorf("refresh panicked: %v", p)
 		}
 	}()
-	return j.refresher.Refresh(j.ctx, source, force)
+	return fn(j.ctx)
+}
+
+// wait blocks until job id has ended or ctx ends, and returns its state.
+func (j *jobs) wait(ctx context.Context, id string) (Job, error) {
+	j.mu.Lock()
+	done := j.done[id]
+	j.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			job, _ := j.get(id)
+			return job, ctx.Err()
+		}
+	}
+	job, ok := j.get(id)
+	if !ok {
+		return Job{}, fmt.Errorf("job %s is no longer known", id)
+	}
+	return job, nil
 }
 
 func (j *jobs) get(id string) (Job, bool) {
@@ -161,6 +213,17 @@ func (j *jobs) get(id string) (Job, bool) {
 		return Job{}, false
 	}
 	return *job, true
+}
+
+// list returns the jobs kept, newest first.
+func (j *jobs) list() []Job {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make([]Job, 0, len(j.order))
+	for i := len(j.order) - 1; i >= 0; i-- {
+		out = append(out, *j.byID[j.order[i]])
+	}
+	return out
 }
 
 // close cancels a running job and waits for it (at most until ctx ends).

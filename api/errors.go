@@ -1,4 +1,4 @@
-package serve
+package api
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 const (
 	CodeMissingParameter = "missing_parameter"
 	CodeInvalidParameter = "invalid_parameter"
+	CodeBadRequest       = "bad_request" // a request net/http could not parse (see JSONErrorListener)
 	CodeInvalidDate      = "invalid_date"
 	CodeInvalidRange     = "invalid_range"
 	CodeSpanTooLarge     = "span_too_large"
@@ -54,13 +55,22 @@ type errorDetail struct {
 	JobID   string `json:"job_id,omitempty"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// jsonBody encodes v as a response body (JSON and a newline).
+func jsonBody(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"internal","message":"response could not be encoded"}}`)
+		return nil, err
 	}
-	writeRaw(w, status, append(b, '\n'))
+	return append(b, '\n'), nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := jsonBody(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"response could not be encoded"}}` + "\n")
+	}
+	writeRaw(w, status, b)
 }
 
 func writeRaw(w http.ResponseWriter, status int, b []byte) {

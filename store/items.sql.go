@@ -7,6 +7,8 @@ package store
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const countItems = `-- name: CountItems :one
@@ -49,12 +51,14 @@ func (q *Queries) GetItem(ctx context.Context, itemID string) (GoldDimItem, erro
 
 const listItems = `-- name: ListItems :many
 
-SELECT item_id, name, category, sku
-FROM gold.dim_item
+SELECT d.item_id, d.name, d.category, d.sku,
+       EXISTS (SELECT 1 FROM gold.fact_forecast f WHERE f.item_id = d.item_id AND f.site_id = 'ALL') AS has_forecast,
+       (SELECT max(x.date) FROM gold.fact_demand x WHERE x.item_id = d.item_id AND x.site_id = 'ALL')::date AS last_demand_date
+FROM gold.dim_item d
 WHERE $1::text IS NULL
-   OR name ILIKE $1::text
-   OR item_id ILIKE $1::text
-ORDER BY item_id
+   OR d.name ILIKE $1::text
+   OR d.item_id ILIKE $1::text
+ORDER BY d.item_id
 LIMIT $3::int OFFSET $2::int
 `
 
@@ -65,15 +69,20 @@ type ListItemsParams struct {
 }
 
 type ListItemsRow struct {
-	ItemID   string  `json:"item_id"`
-	Name     *string `json:"name"`
-	Category *string `json:"category"`
-	Sku      *string `json:"sku"`
+	ItemID         string      `json:"item_id"`
+	Name           *string     `json:"name"`
+	Category       *string     `json:"category"`
+	Sku            *string     `json:"sku"`
+	HasForecast    bool        `json:"has_forecast"`
+	LastDemandDate pgtype.Date `json:"last_demand_date"`
 }
 
 // Item dimension reads (gold.dim_item) for the dashboards' item picker.
 // One page of items ordered by item_id. pattern is an ILIKE pattern matched
 // against the name and the item_id (NULL lists every item).
+// has_forecast: the item has item-level forecasts; last_demand_date: its
+// last day of item-level demand (NULL: none). Both are index lookups per
+// item of the page.
 func (q *Queries) ListItems(ctx context.Context, arg ListItemsParams) ([]ListItemsRow, error) {
 	rows, err := q.db.Query(ctx, listItems, arg.Pattern, arg.PageOffset, arg.PageLimit)
 	if err != nil {
@@ -88,6 +97,8 @@ func (q *Queries) ListItems(ctx context.Context, arg ListItemsParams) ([]ListIte
 			&i.Name,
 			&i.Category,
 			&i.Sku,
+			&i.HasForecast,
+			&i.LastDemandDate,
 		); err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package serve_test
+package api_test
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/load"
 	"github.com/novacorrente/novawh/internal/pgtest"
 	"github.com/novacorrente/novawh/internal/refresh"
 	"github.com/novacorrente/novawh/internal/registry"
-	"github.com/novacorrente/novawh/internal/serve"
 )
 
 // TestEndToEndSamples: an empty warehouse, the API up; POST refresh runs the
@@ -28,7 +28,7 @@ func TestEndToEndSamples(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	cfgFile, err := config.Load(filepath.Join("..", "..", "novawh.yaml"))
+	cfgFile, err := config.Load(filepath.Join("..", "novawh.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +43,12 @@ func TestEndToEndSamples(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	loader := load.New(db.Pool, reg, lcfg, log)
 	ref := refresh.New(db.Pool, log)
-	samples := filepath.Join("..", "..", "data", "raw", "samples")
+	samples := filepath.Join("..", "data", "raw", "samples")
 
 	// A real load-then-refresh job (the CLI wires the nightly job without
 	// export, internal/cli/serve_refresh.go, tested in internal/cli): load
 	// every sample folder, then refresh.
-	job := serve.RefresherFunc(func(ctx context.Context, source string, force bool) (any, error) {
+	job := api.RefresherFunc(func(ctx context.Context, source string, force bool) (any, error) {
 		loaded := map[string]int64{}
 		for _, src := range []string{"erp_items", "erp_requisitions", "ml_forecasts", "inventory", "anatel_5g"} {
 			res, err := loader.LoadPaths(ctx, src, []string{filepath.Join(samples, src)}, load.Options{Force: force})
@@ -69,12 +69,12 @@ func TestEndToEndSamples(t *testing.T) {
 		return map[string]any{"loaded": loaded, "refresh_id": out.RefreshID, "rows": out.Rows}, nil
 	})
 
-	reader, err := serve.OpenPool(ctx, db.URL, serve.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second}, nil)
+	reader, err := api.OpenPool(ctx, db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	srv, err := serve.New(serve.Options{Pool: reader, Logger: log, APIToken: "tok", Refresher: job})
+	srv, err := api.New(reader, api.Options{Logger: log, APIToken: "tok", Refresher: job})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestEndToEndSamples(t *testing.T) {
 		t.Fatalf("refresh: %d %s", acc.status, acc.body)
 	}
 	st := waitJob(t, e, acc.json.(map[string]any)["job_id"].(string), "tok")
-	if st["status"] != serve.JobSucceeded {
+	if st["status"] != api.JobSucceeded {
 		t.Fatalf("job: %v", st)
 	}
 	t.Logf("job summary: %v", st["summary"])
