@@ -309,3 +309,26 @@ func TestBinaryLinksNoDeployLibraries(t *testing.T) {
 		}
 	}
 }
+
+// make help writes no colour codes into a pipe (it did), and lists the
+// targets README names.
+func TestMakeHelpPlainInPipes(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not installed")
+	}
+	cmd := exec.Command("make", "-s", "--no-print-directory", "help")
+	cmd.Dir = ".."
+	out, err := cmd.Output() // stdout is a pipe
+	if err != nil {
+		t.Fatalf("make help: %v", err)
+	}
+	if bytes.Contains(out, []byte("\x1b[")) {
+		t.Fatalf("make help wrote escape codes into a pipe: %q", out)
+	}
+	for _, target := range []string{"demo", "test", "bench", "db-start", "db-stop"} {
+		if !regexp.MustCompile(`(?m)^  ` + target + ` +\S`).Match(out) {
+			t.Errorf("make help lacks %s:\n%s", target, out)
+		}
+	}
+}

@@ -5,4 +5,5 @@
 // specification (compose-go), the CronJob strictly against the Kubernetes
 // API types, the systemd units with systemd-analyze when it is installed.
 // Those libraries are test-only: the novawh binary does not link them.
+// The Makefile's help target is checked here too (plain text in pipes).
 package deploy
