@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -85,17 +86,25 @@ other tools (psql).`,
 		}
 		return s.Stop(cmd.Context())
 	}
+	// running is the server when it runs, else an error saying how to start it.
+	running := func(ctx context.Context) (*pglocal.Server, error) {
+		s, err := server()
+		if err != nil {
+			return nil, err
+		}
+		if !s.Running(ctx) {
+			return nil, fmt.Errorf("local server %q is not running: start it with `novawh db start --name %s`", name, name)
+		}
+		return s, nil
+	}
 	url := &cobra.Command{
 		Use:   "url",
 		Short: "Print the server's URL (fails when it is not running)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := server()
+			s, err := running(cmd.Context())
 			if err != nil {
 				return err
-			}
-			if !s.Running(cmd.Context()) {
-				return fmt.Errorf("local server %q is not running: start it with `novawh db start --name %s`", name, name)
 			}
 			fmt.Fprintln(app.Stdout, s.URL("postgres"))
 			return nil
@@ -108,12 +117,9 @@ other tools (psql).`,
 novawh at the server. Fails when it is not running.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := server()
+			s, err := running(cmd.Context())
 			if err != nil {
 				return err
-			}
-			if !s.Running(cmd.Context()) {
-				return fmt.Errorf("local server %q is not running: start it with `novawh db start --name %s`", name, name)
 			}
 			fmt.Fprintf(app.Stdout, "export DATABASE_URL='%s'\nexport PGHOST=127.0.0.1 PGPORT=%d PGUSER=postgres PGDATABASE=postgres\n", s.URL("postgres"), s.Port)
 			return nil
