@@ -173,18 +173,40 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	trigger := r.Trigger
-	if trigger == "" {
-		trigger = "cli"
-	}
 	held, err := r.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer held.Release(ctx)
-	lockConn := held.Conn()
 	fault.Pause(ctx, "run.locked")
+	rep, log, err := r.start(ctx, log, len(tasks))
+	if err != nil {
+		return nil, err
+	}
+	var out outcome
+	for _, t := range tasks {
+		r.step(ctx, t, rep, held.Conn(), &out, log)
+	}
+	fault.Pause(ctx, "run.finish")
+	r.conclude(ctx, rep, out, log)
+	return rep, nil
+}
 
+// outcome is what the steps so far decide about the run.
+type outcome struct {
+	firstErr error // the first failure; its step is Report.FailedStep
+	stopped  bool  // a step that stops the run failed: the rest are skipped
+	quality  bool  // a step failed because of data quality
+}
+
+// start records the run in meta.runs (under the lock) and marks the rows
+// dead processes left 'running' abandoned. The returned logger carries the
+// run's id.
+func (r *Runner) start(ctx context.Context, log *slog.Logger, steps int) (*Report, *slog.Logger, error) {
+	trigger := r.Trigger
+	if trigger == "" {
+		trigger = "cli"
+	}
 	host, _ := os.Hostname()
 	opts, _ := json.Marshal(r.Options)
 	if r.Options == nil {
@@ -195,12 +217,12 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 	version, pid := int32(r.SchemaVersion), int32(os.Getpid())
 	row, err := q.InsertRun(ctx, rundb.InsertRunParams{Trigger: trigger, SchemaVersion: &version, Options: opts, Host: &host, Pid: &pid})
 	if err != nil {
-		return nil, fmt.Errorf("run: record start in meta.runs: %w", pgerr.ExplainConn(err))
+		return nil, nil, fmt.Errorf("run: record start in meta.runs: %w", pgerr.ExplainConn(err))
 	}
 	rep.RunID, rep.StartedAt = row.RunID, row.StartedAt.Time
 	// Every line of this run carries its id, the steps' too.
 	log = log.With("run_id", rep.RunID)
-	log.Info("run started", "trigger", trigger, "steps", len(tasks))
+	log.Info("run started", "trigger", trigger, "steps", steps)
 
 	// We hold the lock: any other row still 'running' belongs to a dead process.
 	abandoned, err := q.MarkAbandonedRuns(ctx, rep.RunID)
@@ -208,83 +230,80 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 		err = fmt.Errorf("run: mark abandoned runs: %w", pgerr.ExplainConn(err))
 		rep.Status, rep.ExitCode, rep.Error = RunFailed, ExitFailed, logx.OneLine(err.Error())
 		_ = r.finish(ctx, rep)
-		return nil, err
+		return nil, nil, err
 	}
 	if abandoned > 0 {
 		log.Warn("earlier runs did not finish: marked abandoned", "runs", abandoned)
 	}
+	return rep, log, nil
+}
 
-	stopped := false
-	quality := false
-	var firstErr error
-	for _, t := range tasks {
-		st := Step{Name: t.Name, StartedAt: time.Now(), Log: log.With("step", t.Name)}
-		if stopped {
-			st.Status = StepSkipped
-			st.Note = "not run: an earlier step failed"
-			rep.Steps = append(rep.Steps, st)
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			st.Status = StepSkipped
-			st.Note = "not run: the run was interrupted"
-			rep.Steps = append(rep.Steps, st)
-			stopped = true
-			if firstErr == nil {
-				firstErr, rep.FailedStep = fmt.Errorf("interrupted: %w", err), t.Name
-			}
-			continue
-		}
-		fault.Pause(ctx, t.Name)
-		log.Info("step started", "step", t.Name)
-		// The run lock lives in its session: if that connection died (server
-		// restart), another run could start, so this one must stop.
-		err := lockAlive(ctx, lockConn)
-		if err == nil {
-			err = runTask(ctx, t, &st)
-		} else {
-			t.Continue = false
-		}
-		st.DurationMS = time.Since(st.StartedAt).Milliseconds()
-		if err != nil {
-			err = pgerr.ExplainConn(err)
-			st.Status = StepFailed
-			st.Error = logx.OneLine(alert.Redact(err.Error()))
-			if errors.Is(err, ErrQuality) {
-				quality = true
-			}
-			if firstErr == nil {
-				firstErr, rep.FailedStep = err, t.Name
-			}
-			if !t.Continue {
-				stopped = true
-			}
-			log.Error("step failed", "step", t.Name, "err", st.Error, "duration_ms", st.DurationMS)
-		} else {
-			if st.Status == "" {
-				st.Status = StepOK
-			}
-			log.Info("step finished", "step", t.Name, "status", st.Status, "duration_ms", st.DurationMS, "counts", st.Counts)
-		}
+// step runs task t (or records it skipped), appends its record to rep,
+// saves the steps in meta.runs and updates out.
+func (r *Runner) step(ctx context.Context, t Task, rep *Report, lockConn *pgxpool.Conn, out *outcome, log *slog.Logger) {
+	st := Step{Name: t.Name, StartedAt: time.Now(), Log: log.With("step", t.Name)}
+	if out.stopped {
+		st.Status, st.Note = StepSkipped, "not run: an earlier step failed"
 		rep.Steps = append(rep.Steps, st)
-		if err := r.saveSteps(ctx, rep); err != nil {
-			log.Warn("could not record the step in meta.runs", "step", t.Name, "err", err)
-		}
+		return
 	}
-	fault.Pause(ctx, "run.finish")
+	if err := ctx.Err(); err != nil {
+		st.Status, st.Note = StepSkipped, "not run: the run was interrupted"
+		rep.Steps = append(rep.Steps, st)
+		out.stopped = true
+		if out.firstErr == nil {
+			out.firstErr, rep.FailedStep = fmt.Errorf("interrupted: %w", err), t.Name
+		}
+		return
+	}
+	fault.Pause(ctx, t.Name)
+	log.Info("step started", "step", t.Name)
+	// The run lock lives in its session: if that connection died (server
+	// restart), another run could start, so this one must stop.
+	err := lockAlive(ctx, lockConn)
+	if err == nil {
+		err = runTask(ctx, t, &st)
+	} else {
+		t.Continue = false
+	}
+	st.DurationMS = time.Since(st.StartedAt).Milliseconds()
+	if err != nil {
+		err = pgerr.ExplainConn(err)
+		st.Status = StepFailed
+		st.Error = logx.OneLine(alert.Redact(err.Error()))
+		out.quality = out.quality || errors.Is(err, ErrQuality)
+		if out.firstErr == nil {
+			out.firstErr, rep.FailedStep = err, t.Name
+		}
+		out.stopped = out.stopped || !t.Continue
+		log.Error("step failed", "step", t.Name, "err", st.Error, "duration_ms", st.DurationMS)
+	} else {
+		if st.Status == "" {
+			st.Status = StepOK
+		}
+		log.Info("step finished", "step", t.Name, "status", st.Status, "duration_ms", st.DurationMS, "counts", st.Counts)
+	}
+	rep.Steps = append(rep.Steps, st)
+	if err := r.saveSteps(ctx, rep); err != nil {
+		log.Warn("could not record the step in meta.runs", "step", t.Name, "err", err)
+	}
+}
 
+// conclude sets the run's status and exit code from out, records them in
+// meta.runs and alerts.
+func (r *Runner) conclude(ctx context.Context, rep *Report, out outcome, log *slog.Logger) {
 	rep.FinishedAt = time.Now()
 	rep.DurationMS = rep.FinishedAt.Sub(rep.StartedAt).Milliseconds()
 	switch {
-	case firstErr == nil:
+	case out.firstErr == nil:
 		rep.Status, rep.ExitCode = RunOK, ExitOK
-	case quality && onlyQuality(rep):
+	case out.quality && onlyQuality(rep):
 		rep.Status, rep.ExitCode = RunQualityFailed, ExitQuality
 	default:
 		rep.Status, rep.ExitCode = RunFailed, ExitFailed
 	}
-	if firstErr != nil {
-		rep.Error = logx.OneLine(alert.Redact(firstErr.Error()))
+	if out.firstErr != nil {
+		rep.Error = logx.OneLine(alert.Redact(out.firstErr.Error()))
 	}
 	if err := r.finish(ctx, rep); err != nil {
 		log.Error("could not record the run's outcome in meta.runs (the next run marks it abandoned)", "err", err)
@@ -295,7 +314,6 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 		r.sendAlert(ctx, rep, log)
 	}
 	log.Info("run finished", "status", rep.Status, "exit_code", rep.ExitCode, "duration_ms", rep.DurationMS)
-	return rep, nil
 }
 
 // lockAlive checks the session holding the run lock still answers.
