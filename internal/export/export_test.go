@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -89,11 +90,12 @@ func TestIncremental(t *testing.T) {
 	db := pgtest.New(t)
 	seedGold(t, db.Pool, seed{day0: day0, days: 10, items: 6, sites: 3})
 	root := t.TempDir()
-	mustRun(t, db.Pool, Options{To: root})
+	day := Options{To: root, PartitionBy: "day"}
+	mustRun(t, db.Pool, day)
 	before := snapshotFiles(t, root)
 
 	// Nothing changed: every table is unchanged and no file is touched.
-	res := mustRun(t, db.Pool, Options{To: root})
+	res := mustRun(t, db.Pool, day)
 	for _, tr := range res.Tables {
 		if tr.Mode != "unchanged" || tr.FilesWritten != 0 {
 			t.Fatalf("%s: %+v, want unchanged", tr.Table, tr)
@@ -111,7 +113,7 @@ func TestIncremental(t *testing.T) {
 	execSQL(t, db, `INSERT INTO meta.gold_changes (table_name, date_from, date_to) VALUES
 		('gold.fact_forecast', $1, $1), ('gold.fact_forecast', $2, $2), ('gold.fact_forecast', $3, $3),
 		('gold.fact_forecast', '2030-01-01', '2030-01-03')`, d(3), d(5), d(11))
-	res = mustRun(t, db.Pool, Options{To: root})
+	res = mustRun(t, db.Pool, day)
 	ff := tableResult(t, res, "gold.fact_forecast")
 	if ff.Mode != "incremental" || !slices.Equal(ff.PartitionsWritten, []string{d(3), d(11)}) ||
 		!slices.Equal(ff.PartitionsRemoved, []string{d(5)}) || ff.FilesKept != 8 || ff.FilesWritten != 2 || ff.FilesRemoved != 2 {
@@ -128,6 +130,8 @@ func TestIncremental(t *testing.T) {
 		"gold/fact_forecast/date=" + d(5) + "/part-00000.parquet":  true, // removed
 		"gold/fact_forecast/date=" + d(11) + "/part-00000.parquet": true, // added
 		"gold/fact_forecast/" + ManifestName:                       true,
+		"gold/fact_forecast/" + SuccessName:                        true,
+		"gold/" + ManifestName:                                     true,
 	}
 	sameFiles(t, before, after, changed)
 	if _, ok := after["gold/fact_forecast/date="+d(5)+"/part-00000.parquet"]; ok {
@@ -149,7 +153,7 @@ func TestIncremental(t *testing.T) {
 	// files of unchanged days come out byte-identical.
 	execSQL(t, db, `INSERT INTO meta.gold_changes (table_name, date_from, date_to) VALUES ('gold.fact_inventory', NULL, NULL)`)
 	mid := snapshotFiles(t, root)
-	res = mustRun(t, db.Pool, Options{To: root})
+	res = mustRun(t, db.Pool, day)
 	if fi := tableResult(t, res, "gold.fact_inventory"); fi.Mode != "full" || fi.Reason != "a refresh rewrote the whole table" {
 		t.Fatalf("fact_inventory: %+v", fi)
 	}
@@ -161,7 +165,7 @@ func TestIncremental(t *testing.T) {
 	}
 
 	// --full rewrites everything, byte-identical but for the manifests' export time.
-	res = mustRun(t, db.Pool, Options{To: root, Full: true})
+	res = mustRun(t, db.Pool, Options{To: root, Full: true, PartitionBy: "day"})
 	for _, tr := range res.Tables {
 		if tr.Mode != "full" || tr.Reason != "--full" || tr.FilesKept != 0 {
 			t.Fatalf("%s: %+v", tr.Table, tr)
@@ -181,7 +185,7 @@ func TestFullWhenTargetDisagrees(t *testing.T) {
 	db := pgtest.New(t)
 	seedGold(t, db.Pool, seed{day0: day0, days: 3, items: 2, sites: 2})
 	root := t.TempDir()
-	mustRun(t, db.Pool, Options{To: root, Tables: []string{"fact_forecast"}})
+	mustRun(t, db.Pool, Options{To: root, Tables: []string{"fact_forecast"}, PartitionBy: "day"})
 	p := filepath.Join(root, "gold", "fact_forecast", ManifestName)
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -194,7 +198,7 @@ func TestFullWhenTargetDisagrees(t *testing.T) {
 		opts   Options
 		reason string
 	}{
-		{Options{To: root, Tables: []string{"gold.fact_forecast"}}, "the manifest at the target is not the one meta.export_tables recorded"},
+		{Options{To: root, Tables: []string{"gold.fact_forecast"}, PartitionBy: "day"}, "the manifest at the target is not the one meta.export_tables recorded"},
 		{Options{To: root, Tables: []string{"fact_forecast"}, PartitionBy: "month"}, "partitioning changed from day to month"},
 		{Options{To: root, Tables: []string{"fact_forecast"}, PartitionBy: "month", Compression: "zstd"}, "compression changed from snappy to zstd"},
 		{Options{To: root, Tables: []string{"fact_forecast"}, PartitionBy: "month", Compression: "zstd"}, ""},
@@ -237,19 +241,62 @@ func TestOptionsErrors(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{Options{PartitionBy: "week"}, `partition-by must be day or month, not "week"`},
+		{Options{PartitionBy: "week"}, `partition-by must be auto, day, month or none, not "week"`},
 		{Options{Compression: "gzip"}, `compression must be snappy or zstd, not "gzip"`},
-		{Options{Tables: []string{"nope"}}, `table "nope" is not a gold table of the schema registry`},
-		{Options{Tables: []string{"bronze.ml_forecasts"}}, `table "bronze.ml_forecasts": only gold tables are exported`},
-		{Options{RowGroupRows: -1}, "row group rows, max rows per file and workers must be positive"},
+		{Options{Tables: []string{"nope"}}, `table "nope" is not an exported table of the schema registry (known: bronze.economic_series,`},
+		{Options{Tables: []string{"platinum.x"}}, `table "platinum.x": layer "platinum" is not exported (want bronze, silver, gold)`},
+		{Options{Layers: []string{"gold"}, Tables: []string{"bronze.ml_forecasts"}}, `table "bronze.ml_forecasts" is in layer bronze, which --layers does not include`},
+		{Options{Layers: []string{"gold", "copper"}}, `layer "copper": want bronze, silver, gold`},
+		{Options{Buckets: map[string]string{"copper": "x"}}, `bucket for "copper": not a layer`},
+		{Options{RowGroupRows: -1}, "row group rows, min and max rows per file and workers must be positive"},
+		{Options{To: "ftp://host/x"}, `export target "ftp://host/x": want a folder or s3://bucket/prefix`},
 	} {
 		err := Validate(reg, tc.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want %q", tc.opts, err, tc.want)
 		}
 	}
-	if err := Validate(reg, Options{Tables: []string{"gold.fact_forecast", "dim_item"}}); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		opts   Options
+		layers map[string][]string
+	}{
+		{Options{Tables: []string{"gold.fact_forecast", "dim_item"}}, map[string][]string{"gold": {"gold.fact_forecast", "gold.dim_item"}}},
+		// A qualified name selects its layer; meta tables are published with bronze.
+		{Options{Tables: []string{"bronze.ml_forecasts", "meta.loads", "fact_forecast"}},
+			map[string][]string{"bronze": {"bronze.ml_forecasts", "meta.loads"}, "gold": {"gold.fact_forecast"}}},
+		// Unqualified names are looked up in the given layers.
+		{Options{Layers: []string{"silver"}, Tables: []string{"stg_forecasts"}}, map[string][]string{"silver": {"silver.stg_forecasts"}}},
+	} {
+		if err := Validate(reg, tc.opts); err != nil {
+			t.Fatalf("%+v: %v", tc.opts, err)
+		}
+		got := map[string][]string{}
+		for l, tss := range layerTables(t, tc.opts) {
+			for _, ts := range tss {
+				got[l] = append(got[l], ts.table.Qualified())
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.layers) {
+			t.Fatalf("%+v: tables %v, want %v", tc.opts, got, tc.layers)
+		}
+	}
+	// Every layer by default: bronze with meta.loads and meta.rejected_rows,
+	// silver tables and views, gold tables without the views.
+	all := layerTables(t, Options{Layers: []string{"bronze", "silver", "gold"}})
+	for l, want := range map[string][]string{"bronze": {"bronze.raw_responses", "meta.loads", "meta.rejected_rows"},
+		"silver": {"silver.stg_forecasts", "silver.item_map"}, "gold": {"gold.fact_forecast", "gold.dim_item"}} {
+		var names []string
+		for _, ts := range all[l] {
+			names = append(names, ts.table.Qualified())
+		}
+		for _, w := range want {
+			if !slices.Contains(names, w) {
+				t.Fatalf("layer %s: %v lacks %s", l, names, w)
+			}
+		}
+		if l == "gold" && slices.Contains(names, "gold.v_forecast_accuracy") {
+			t.Fatalf("gold views are exported by default: %v", names)
+		}
 	}
 }
 
@@ -366,4 +413,59 @@ func TestRangeAndSpillAgree(t *testing.T) {
 		}
 		verifyExport(t, db.Pool, b, partBy)
 	}
+}
+
+// TestAutoPartitioning: the file-size rule picks day partitions for the
+// tables large enough, month or none for the others, says so in the
+// manifests, and day partitions hold the date only in their folder names.
+func TestAutoPartitioning(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	// Per day: 72 forecast and aggregate rows, 36 inventory rows, 3 external rows.
+	seedGold(t, db.Pool, seed{day0: day0, days: 40, items: 9, sites: 4})
+	root := t.TempDir()
+	res := mustRun(t, db.Pool, Options{To: root, MinRowsPerFile: 60})
+	want := map[string]string{"gold.fact_forecast": "day", "gold.agg_forecast_rolling": "day", "gold.fact_inventory": "month",
+		"gold.dim_item": "none", "gold.dim_site": "none", "gold.dim_time": "none"}
+	if hasExternal(t, db.Pool) {
+		want["gold.fact_external_daily"] = "none"
+	}
+	for _, tr := range res.Tables {
+		if w, ok := want[tr.Table]; ok && tr.PartitionBy != w {
+			t.Fatalf("%s: partition_by %s, want %s", tr.Table, tr.PartitionBy, w)
+		}
+	}
+	verifyExport(t, db.Pool, root, "")
+	ff, inv := readManifest(t, root, "fact_forecast"), readManifest(t, root, "fact_inventory")
+	if !strings.HasPrefix(ff.PartitionRule, "auto: 2880 rows over 40 days and 3 months, 72 rows per day partition") || ff.PartitionColumn != "date" ||
+		len(ff.PartitionColumns) != 1 || ff.PartitionColumns[0].Name != "date" || ff.Glob != "fact_forecast/**/*.parquet" {
+		t.Fatalf("fact_forecast manifest: %+v", ff)
+	}
+	has := func(m *Manifest, col string) bool {
+		for _, c := range m.Schema {
+			if c.Name == col {
+				return true
+			}
+		}
+		return false
+	}
+	if has(ff, "date") || !has(inv, "date") || len(ff.Files) != 40 || len(inv.Files) != 3 {
+		t.Fatalf("date in the files of day partitions %v, of month partitions %v; %d and %d files", has(ff, "date"), has(inv, "date"), len(ff.Files), len(inv.Files))
+	}
+	if _, err := os.Stat(filepath.Join(root, tmpDirName)); !os.IsNotExist(err) {
+		t.Fatalf("temporary folder left: %v", err)
+	}
+	// The default target (10000 rows) makes every table of this size one file set.
+	res = mustRun(t, db.Pool, Options{To: root})
+	for _, tr := range res.Tables {
+		switch w := want[tr.Table]; {
+		case tr.PartitionBy != "none":
+			t.Fatalf("%s: %+v", tr.Table, tr)
+		case w == "none" && tr.Mode != "unchanged":
+			t.Fatalf("%s: %s (%s), want unchanged", tr.Table, tr.Mode, tr.Reason)
+		case w != "none" && (tr.Mode != "full" || tr.Reason != "file-size rule: partitioning changes from "+w+" to none"):
+			t.Fatalf("%s: %s (%s)", tr.Table, tr.Mode, tr.Reason)
+		}
+	}
+	verifyExport(t, db.Pool, root, "none")
 }

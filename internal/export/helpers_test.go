@@ -168,7 +168,13 @@ func tableResult(t testing.TB, res Result, table string) TableResult {
 
 func readManifest(t testing.TB, root, table string) *Manifest {
 	t.Helper()
-	p := filepath.Join(root, "gold", table, ManifestName)
+	return readLayerTable(t, root, "gold", table)
+}
+
+// readFileManifest reads the table manifest file in the table's folder.
+func readFileManifest(t testing.TB, root, layer, table string) *Manifest {
+	t.Helper()
+	p := filepath.Join(root, layer, table, ManifestName)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -321,13 +327,17 @@ func renderFloat(f float64) string {
 
 // pgRows renders the rows of one partition as the Parquet side does, read
 // through pgx's own decoding (independent of the exporter's decoder).
-func pgRows(t testing.TB, pool *pgxpool.Pool, ts *tableSchema, where string, args ...any) [][]string {
+func pgRows(t testing.TB, pool *pgxpool.Pool, ts *tableSchema, fl *fileLayout, where string, args ...any) [][]string {
 	t.Helper()
-	exprs := make([]string, len(ts.cols))
+	var exprs []string
+	var cols []column
 	for i, c := range ts.cols {
-		exprs[i] = c.sqlExpr
+		if fl.leaf[i] >= 0 {
+			exprs = append(exprs, c.sqlExpr)
+			cols = append(cols, c)
+		}
 	}
-	q := fmt.Sprintf("SELECT %s FROM %s %s", strings.Join(exprs, ", "), ts.table.Qualified(), where)
+	q := fmt.Sprintf("SELECT %s FROM %s %s", strings.Join(exprs, ", "), ts.relation(), where)
 	if ts.orderBy != "" {
 		q += " ORDER BY " + ts.orderBy
 	}
@@ -344,7 +354,7 @@ func pgRows(t testing.TB, pool *pgxpool.Pool, ts *tableSchema, where string, arg
 		}
 		r := make([]string, len(vals))
 		for i, v := range vals {
-			r[i] = renderGo(ts.cols[i].regType, v)
+			r[i] = renderGo(cols[i].regType, v)
 		}
 		out = append(out, r)
 	}
@@ -373,6 +383,8 @@ func renderGo(regType string, v any) string {
 		return strconv.FormatBool(x)
 	case string:
 		return strconv.Quote(x)
+	case []byte:
+		return strconv.Quote(string(x))
 	case []any:
 		els := make([]string, len(x))
 		for i, e := range x {

@@ -66,27 +66,39 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 	defer rows.Close()
 	dc := w.ts.dateCol
 	byDay := map[int32]*spillPart{}
+	var nullPart *spillPart
+	part := func(key string) *spillPart {
+		p := sp.parts[key]
+		if p == nil {
+			// Keep all buffers together within spillMemory: a buffer is
+			// flushed once it reaches bufCap, and allocated with room for a
+			// row beyond it so that appends do not reallocate it.
+			sp.bufCap = max(16<<10, min(256<<10, spillMemory/(len(sp.parts)+1)))
+			p = &spillPart{path: filepath.Join(dir, key), buf: make([]byte, 0, sp.bufCap+8<<10)}
+			sp.parts[key] = p
+		}
+		return p
+	}
 	var n int64
 	for rows.Next() {
 		n++
 		raw := rows.RawValues()
-		day, err := pgDate(raw[dc])
-		if err != nil {
-			sp.remove()
-			return nil, nil, fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, PartitionColumn, err)
-		}
-		p := byDay[day]
-		if p == nil {
-			key := partitionKey(time.Unix(int64(day)*86400, 0).UTC(), w.partBy)
-			if p = sp.parts[key]; p == nil {
-				// Keep all buffers together within spillMemory: a buffer is
-				// flushed once it reaches bufCap, and allocated with room for
-				// a row beyond it so that appends do not reallocate it.
-				sp.bufCap = max(16<<10, min(256<<10, spillMemory/(len(sp.parts)+1)))
-				p = &spillPart{path: filepath.Join(dir, key), buf: make([]byte, 0, sp.bufCap+8<<10)}
-				sp.parts[key] = p
+		var p *spillPart
+		if raw[dc] == nil {
+			if nullPart == nil {
+				nullPart = part(nullKey)
 			}
-			byDay[day] = p
+			p = nullPart
+		} else {
+			day, err := pgDate(raw[dc])
+			if err != nil {
+				sp.remove()
+				return nil, nil, fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, w.ts.cols[dc].name, err)
+			}
+			if p = byDay[day]; p == nil {
+				p = part(dayKey(day, w.p.grain))
+				byDay[day] = p
+			}
 		}
 		p.rows++
 		for _, v := range raw {
@@ -118,7 +130,7 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 	}
 	sort.Strings(keys)
 	w.log.Debug("table read into spill files", "table", w.ts.table.Qualified(), "rows", n, "partitions", len(keys),
-		"elapsed", time.Since(start).Round(time.Millisecond))
+		"duration_ms", time.Since(start).Milliseconds())
 	return sp, keys, nil
 }
 
