@@ -12,13 +12,12 @@ import (
 	"github.com/novacorrente/novawh/internal/export"
 )
 
-func init() { register(newExportCmd) }
-
 func newExportCmd(app *App) *cobra.Command {
 	var (
 		asJSON  bool
-		opts    export.Options
+		full    bool
 		buckets []string
+		c       = export.DefaultConfig() // flags, then the export section
 	)
 	cmd := &cobra.Command{
 		Use:   "export",
@@ -70,57 +69,35 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
   AWS_ENDPOINT_URL=http://127.0.0.1:9000 novawh export --to s3:// --layers bronze,silver,gold --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := config.Load(app.ConfigPath)
+			r, err := app.Resolver(cmd)
 			if err != nil {
+				return err
+			}
+			if err := r.Resolve("export", &c,
+				config.Bind(&c.To, "to", ""),
+				config.Bind(&c.Layers, "layers", ""),
+				config.Bind(&c.Tables, "tables", ""),
+				config.Bind(&c.PartitionBy, "partition-by", ""),
+				config.Bind(&c.MinRowsPerFile, "min-rows-per-file", ""),
+				config.Bind(&c.BronzeRetentionDays, "bronze-retention-days", ""),
+				config.Bind(&c.Compression, "compression", ""),
+				config.Bind(&c.RowGroupRows, "row-group-rows", ""),
+				config.Bind(&c.MaxRowsPerFile, "max-rows-per-file", ""),
+				config.Bind(&c.Workers, "workers", "")); err != nil {
 				return Usage(err)
-			}
-			var c export.Config
-			if err := f.Decode("export", &c); err != nil {
-				return Usage(err)
-			}
-			fromFile := c.Options()
-			fl := cmd.Flags()
-			if !fl.Changed("to") && fromFile.To != "" {
-				opts.To = fromFile.To
-			}
-			if !fl.Changed("tables") {
-				opts.Tables = fromFile.Tables
-			}
-			if !fl.Changed("layers") {
-				opts.Layers = fromFile.Layers
-			}
-			if !fl.Changed("min-rows-per-file") && fromFile.MinRowsPerFile != 0 {
-				opts.MinRowsPerFile = fromFile.MinRowsPerFile
-			}
-			if !fl.Changed("bronze-retention-days") && fromFile.BronzeRetentionDays != 0 {
-				opts.BronzeRetentionDays = fromFile.BronzeRetentionDays
-			}
-			opts.Buckets = map[string]string{}
-			for k, v := range fromFile.Buckets {
-				opts.Buckets[k] = v
 			}
 			for _, b := range buckets {
 				layer, name, ok := strings.Cut(b, "=")
 				if !ok {
 					return Usage(fmt.Errorf("--bucket %q: want LAYER=NAME", b))
 				}
-				opts.Buckets[strings.TrimSpace(layer)] = strings.TrimSpace(name)
+				if c.Buckets == nil {
+					c.Buckets = map[string]string{}
+				}
+				c.Buckets[strings.TrimSpace(layer)] = strings.TrimSpace(name)
 			}
-			if !fl.Changed("partition-by") && fromFile.PartitionBy != "" {
-				opts.PartitionBy = fromFile.PartitionBy
-			}
-			if !fl.Changed("compression") && fromFile.Compression != "" {
-				opts.Compression = fromFile.Compression
-			}
-			if !fl.Changed("row-group-rows") && fromFile.RowGroupRows != 0 {
-				opts.RowGroupRows = fromFile.RowGroupRows
-			}
-			if !fl.Changed("max-rows-per-file") && fromFile.MaxRowsPerFile != 0 {
-				opts.MaxRowsPerFile = fromFile.MaxRowsPerFile
-			}
-			if !fl.Changed("workers") && fromFile.Workers != 0 {
-				opts.Workers = fromFile.Workers
-			}
+			opts := c.Options()
+			opts.Full = full
 			reg, err := app.Registry()
 			if err != nil {
 				return err
@@ -173,18 +150,18 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.To, "to", export.DefaultTo, "target: a folder, or s3://bucket/prefix (s3:// alone: one bucket per layer)")
-	fl.StringSliceVar(&opts.Layers, "layers", nil, "layers to export, comma-separated: bronze, silver, gold (default gold)")
-	fl.StringSliceVar(&opts.Tables, "tables", nil, "tables to export, comma-separated, e.g. fact_forecast or bronze.ml_forecasts (default: every table of the layers)")
-	fl.BoolVar(&opts.Full, "full", false, "rewrite every partition, not only those changed since the last export")
-	fl.StringVar(&opts.PartitionBy, "partition-by", export.DefaultPartitionBy, "auto (file-size rule), day, month or none")
-	fl.Int64Var(&opts.MinRowsPerFile, "min-rows-per-file", export.DefaultMinRowsPerFile, "auto partitioning: the finest grain whose partitions average at least this many rows")
+	fl.StringVar(&c.To, "to", c.To, "target: a folder, or s3://bucket/prefix (s3:// alone: one bucket per layer)")
+	fl.StringSliceVar(&c.Layers, "layers", nil, "layers to export, comma-separated: bronze, silver, gold (default gold)")
+	fl.StringSliceVar(&c.Tables, "tables", nil, "tables to export, comma-separated, e.g. fact_forecast or bronze.ml_forecasts (default: every table of the layers)")
+	fl.BoolVar(&full, "full", false, "rewrite every partition, not only those changed since the last export")
+	fl.StringVar(&c.PartitionBy, "partition-by", c.PartitionBy, "auto (file-size rule), day, month or none")
+	fl.Int64Var(&c.MinRowsPerFile, "min-rows-per-file", c.MinRowsPerFile, "auto partitioning: the finest grain whose partitions average at least this many rows")
 	fl.StringArrayVar(&buckets, "bucket", nil, "LAYER=NAME: the bucket of a layer for --to s3:// (repeatable; default nova-<layer>)")
-	fl.IntVar(&opts.BronzeRetentionDays, "bronze-retention-days", export.DefaultBronzeRetentionDays, "days bronze loads stay in the lake and raw data in PostgreSQL (negative: keep everything)")
-	fl.StringVar(&opts.Compression, "compression", export.DefaultCompression, "Parquet compression: snappy or zstd")
-	fl.IntVar(&opts.RowGroupRows, "row-group-rows", export.DefaultRowGroupRows, "rows per Parquet row group")
-	fl.Int64Var(&opts.MaxRowsPerFile, "max-rows-per-file", export.DefaultMaxRowsPerFile, "start a new part file in a partition after this many rows")
-	fl.IntVar(&opts.Workers, "workers", export.DefaultWorkers, "partitions read and written at once (one database connection each)")
+	fl.IntVar(&c.BronzeRetentionDays, "bronze-retention-days", c.BronzeRetentionDays, "days bronze loads stay in the lake and raw data in PostgreSQL (negative: keep everything)")
+	fl.StringVar(&c.Compression, "compression", c.Compression, "Parquet compression: snappy or zstd")
+	fl.IntVar(&c.RowGroupRows, "row-group-rows", c.RowGroupRows, "rows per Parquet row group")
+	fl.Int64Var(&c.MaxRowsPerFile, "max-rows-per-file", c.MaxRowsPerFile, "start a new part file in a partition after this many rows")
+	fl.IntVar(&c.Workers, "workers", c.Workers, "partitions read and written at once (one database connection each)")
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	return cmd
+	return pipeline(cmd)
 }

@@ -29,6 +29,12 @@ type Config struct {
 	BronzeRetentionDays int               `yaml:"bronze_retention_days"`
 }
 
+// DefaultConfig is the section's defaults (those of Options).
+func DefaultConfig() Config {
+	return Config{To: DefaultTo, PartitionBy: DefaultPartitionBy, Compression: DefaultCompression,
+		RowGroupRows: DefaultRowGroupRows, MaxRowsPerFile: DefaultMaxRowsPerFile, Workers: DefaultWorkers}
+}
+
 // Options turns the section into run options (zero values take defaults).
 func (c Config) Options() Options {
 	return Options{To: c.To, Layers: c.Layers, Tables: c.Tables, PartitionBy: c.PartitionBy, MinRowsPerFile: c.MinRowsPerFile,

@@ -49,8 +49,9 @@ type Options struct {
 	// To is a folder or s3://bucket/prefix; s3:// alone means one bucket per
 	// layer (Buckets, default nova-bronze, nova-silver, nova-gold).
 	To string
-	// Layers to export: bronze, silver, gold (default: the layers of the
-	// named Tables, else gold).
+	// Layers to export: bronze, silver, gold (default gold). With Tables,
+	// they are where unqualified names are looked up; a qualified name
+	// ("bronze.ml_forecasts") selects its own layer.
 	Layers []string
 	// Tables restricts the export to some tables ("fact_forecast",
 	// "gold.fact_forecast", "bronze.ml_forecasts", "meta.loads"); empty
@@ -226,9 +227,6 @@ func (o *Options) normalize(reg *registry.Registry) (*selection, error) {
 			}
 			return nil, fmt.Errorf("table %q is not an exported table of the schema registry (known: %s)", raw, strings.Join(known, ", "))
 		}
-		if len(given) > 0 && !given[layer] {
-			return nil, fmt.Errorf("table %q is in layer %s, which --layers does not include", raw, layer)
-		}
 		if !seen[layer+"."+t.Name] {
 			seen[layer+"."+t.Name] = true
 			picked[layer] = append(picked[layer], t)
@@ -243,7 +241,7 @@ func (o *Options) normalize(reg *registry.Registry) (*selection, error) {
 		case given[l] || (len(given) == 0 && slices.Contains(DefaultLayers, l)):
 			tables = defaults[l]
 		}
-		if len(tables) == 0 && !given[l] {
+		if len(tables) == 0 && (len(o.Tables) > 0 || !given[l]) {
 			continue
 		}
 		sel.layers = append(sel.layers, l)
