@@ -98,6 +98,7 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
 			}
 			opts := c.Options()
 			opts.Full = full
+			opts.Progress = app.Progress()
 			reg, err := app.Registry()
 			if err != nil {
 				return err

@@ -60,7 +60,7 @@ func TestExportCommand(t *testing.T) {
 	}{
 		{[]string{"--partition-by", "week"}, "partition-by must be auto, day, month or none"},
 		{[]string{"--compression", "lz4"}, "compression must be snappy or zstd"},
-		{[]string{"--layers", "gold", "--tables", "bronze.inventory"}, "is in layer bronze, which --layers does not include"},
+		{[]string{"--layers", "silver", "--tables", "fact_forecast"}, `table "fact_forecast" is not an exported table`},
 		{[]string{"--layers", "lead"}, `layer "lead": want bronze, silver, gold`},
 		{[]string{"--bucket", "gold"}, `--bucket "gold": want LAYER=NAME`},
 		{[]string{"--to", "ftp://x"}, "want a folder or s3://bucket/prefix"},

@@ -31,8 +31,9 @@ type Config struct {
 
 // DefaultConfig is the section's defaults (those of Options).
 func DefaultConfig() Config {
-	return Config{To: DefaultTo, PartitionBy: DefaultPartitionBy, Compression: DefaultCompression,
-		RowGroupRows: DefaultRowGroupRows, MaxRowsPerFile: DefaultMaxRowsPerFile, Workers: DefaultWorkers}
+	return Config{To: DefaultTo, Layers: append([]string(nil), DefaultLayers...), PartitionBy: DefaultPartitionBy,
+		MinRowsPerFile: DefaultMinRowsPerFile, Compression: DefaultCompression, RowGroupRows: DefaultRowGroupRows,
+		MaxRowsPerFile: DefaultMaxRowsPerFile, Workers: DefaultWorkers, BronzeRetentionDays: DefaultBronzeRetentionDays}
 }
 
 // Options turns the section into run options (zero values take defaults).

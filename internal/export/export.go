@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/internal/pglock"
+	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -88,6 +89,8 @@ type Options struct {
 	RetentionLockWait time.Duration
 	// S3 overrides the AWS_* environment for s3:// targets.
 	S3 *S3Config
+	// Progress draws each table's partitions on a terminal (nil: none).
+	Progress *progress.Reporter
 
 	// now is the clock of the retention (tests); nil means time.Now.
 	now func() time.Time

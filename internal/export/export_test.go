@@ -2,8 +2,12 @@ package export
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +17,7 @@ import (
 
 	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/progress"
 )
 
 var day0 = time.Date(2025, 1, 30, 0, 0, 0, 0, time.UTC)
@@ -245,7 +250,7 @@ func TestOptionsErrors(t *testing.T) {
 		{Options{Compression: "gzip"}, `compression must be snappy or zstd, not "gzip"`},
 		{Options{Tables: []string{"nope"}}, `table "nope" is not an exported table of the schema registry (known: bronze.economic_series,`},
 		{Options{Tables: []string{"platinum.x"}}, `table "platinum.x": layer "platinum" is not exported (want bronze, silver, gold)`},
-		{Options{Layers: []string{"gold"}, Tables: []string{"bronze.ml_forecasts"}}, `table "bronze.ml_forecasts" is in layer bronze, which --layers does not include`},
+		{Options{Layers: []string{"silver"}, Tables: []string{"fact_forecast"}}, `table "fact_forecast" is not an exported table`},
 		{Options{Layers: []string{"gold", "copper"}}, `layer "copper": want bronze, silver, gold`},
 		{Options{Buckets: map[string]string{"copper": "x"}}, `bucket for "copper": not a layer`},
 		{Options{RowGroupRows: -1}, "row group rows, min and max rows per file and workers must be positive"},
@@ -266,6 +271,7 @@ func TestOptionsErrors(t *testing.T) {
 			map[string][]string{"bronze": {"bronze.ml_forecasts", "meta.loads"}, "gold": {"gold.fact_forecast"}}},
 		// Unqualified names are looked up in the given layers.
 		{Options{Layers: []string{"silver"}, Tables: []string{"stg_forecasts"}}, map[string][]string{"silver": {"silver.stg_forecasts"}}},
+		{Options{Layers: []string{"gold"}, Tables: []string{"bronze.ml_forecasts"}}, map[string][]string{"bronze": {"bronze.ml_forecasts"}}},
 	} {
 		if err := Validate(reg, tc.opts); err != nil {
 			t.Fatalf("%+v: %v", tc.opts, err)
@@ -427,8 +433,15 @@ func TestAutoPartitioning(t *testing.T) {
 	res := mustRun(t, db.Pool, Options{To: root, MinRowsPerFile: 60})
 	want := map[string]string{"gold.fact_forecast": "day", "gold.agg_forecast_rolling": "day", "gold.fact_inventory": "month",
 		"gold.dim_item": "none", "gold.dim_site": "none", "gold.dim_time": "none"}
-	if hasExternal(t, db.Pool) {
+	if hasTable(t, db.Pool, "fact_external_daily") {
 		want["gold.fact_external_daily"] = "none"
+	}
+	if hasTable(t, db.Pool, "fact_demand") {
+		// About 18 rows a day.
+		for _, n := range []string{"gold.fact_demand", "gold.fact_demand_supplier", "gold.agg_demand_rolling"} {
+			want[n] = "month"
+		}
+		want["gold.dim_supplier"] = "none"
 	}
 	for _, tr := range res.Tables {
 		if w, ok := want[tr.Table]; ok && tr.PartitionBy != w {
@@ -468,4 +481,107 @@ func TestAutoPartitioning(t *testing.T) {
 		}
 	}
 	verifyExport(t, db.Pool, root, "none")
+}
+
+// TestDemandTables (issue 12.8): the demand and procurement tables go to
+// Parquet like the others: date partitions (dim_supplier as one file set),
+// manifests, incremental rewrites of the days meta.gold_changes lists, and
+// DuckDB reads them back exactly.
+func TestDemandTables(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	if !hasTable(t, db.Pool, "fact_demand") {
+		t.Fatal("gold.fact_demand is not in the registry and the database")
+	}
+	seedGold(t, db.Pool, seed{day0: day0, days: 20, items: 8, sites: 2})
+	root := filepath.Join(t.TempDir(), "exports")
+	demand := []string{"fact_demand", "fact_demand_supplier", "dim_supplier", "agg_demand_rolling"}
+	res := mustRun(t, db.Pool, Options{To: root, PartitionBy: "day"})
+	for _, n := range demand {
+		tr := tableResult(t, res, "gold."+n)
+		want := "day"
+		if n == "dim_supplier" {
+			want = "none"
+		}
+		if tr.Mode != "full" || tr.PartitionBy != want || tr.Rows == 0 {
+			t.Fatalf("%s: %+v", n, tr)
+		}
+	}
+	verifyExport(t, db.Pool, root, "day")
+	if m := readManifest(t, root, "fact_demand"); len(m.Files) != 20 || m.Files[0].Path != "date=2025-01-30/part-00000.parquet" {
+		t.Fatalf("fact_demand files: %d, first %+v", len(m.Files), m.Files[0])
+	}
+
+	// A refresh rewrites one day of demand and the suppliers: only that
+	// partition and the dimension are rewritten.
+	d := day0.AddDate(0, 0, 7).Format(time.DateOnly)
+	execSQL(t, db, `UPDATE gold.fact_demand SET quantity = quantity + 1 WHERE date = $1`, d)
+	execSQL(t, db, `UPDATE gold.agg_demand_rolling SET quantity_total_7d = quantity_total_7d + 1 WHERE date >= $1`, d)
+	execSQL(t, db, `UPDATE gold.dim_supplier SET lines = lines + 1`)
+	execSQL(t, db, `INSERT INTO meta.gold_changes (table_name, date_from, date_to) VALUES
+		('gold.fact_demand', $1, $1), ('gold.agg_demand_rolling', $1, $2), ('gold.dim_supplier', NULL, NULL)`,
+		d, day0.AddDate(0, 0, 19).Format(time.DateOnly))
+	res = mustRun(t, db.Pool, Options{To: root, PartitionBy: "day"})
+	for n, want := range map[string]struct {
+		mode    string
+		written int
+	}{"fact_demand": {"incremental", 1}, "agg_demand_rolling": {"incremental", 13}, "dim_supplier": {"full", 1}, "fact_demand_supplier": {"unchanged", 0}} {
+		if tr := tableResult(t, res, "gold."+n); tr.Mode != want.mode || tr.FilesWritten != want.written {
+			t.Fatalf("%s: %s with %d files written, want %s with %d: %+v", n, tr.Mode, tr.FilesWritten, want.mode, want.written, tr)
+		}
+	}
+	verifyExport(t, db.Pool, root, "day")
+	if _, err := exec.LookPath("node"); err == nil {
+		var tables []*tableSchema
+		for _, ts := range exportedTables(t) {
+			if slices.Contains(demand, ts.name) {
+				tables = append(tables, ts)
+			}
+		}
+		assertDuck(t, db.Pool, root, duckRead(t, root, "gold"), "gold", tables)
+	}
+}
+
+// TestProgressAndLog: on a terminal each table's partitions are drawn as a
+// bar (quiet otherwise: a nil reporter); every log line carries the
+// logger's attributes (the nightly job's run_id) and durations are
+// duration_ms.
+func TestProgressAndLog(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	seedGold(t, db.Pool, seed{day0: day0, days: 5, items: 3, sites: 2})
+	var screen lockedBuffer
+	rep := progress.New(&screen, progress.Options{Terminal: func(io.Writer) bool { return true }})
+	var logs lockedBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("run_id", 77)
+	if _, err := New(db.Pool, testRegistry(t), log).Run(context.Background(),
+		Options{To: t.TempDir(), PartitionBy: "day", Progress: rep, readMode: "spill"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"export gold.fact_forecast   0% |", "(0/5)", "read gold.fact_forecast 0 rows"} {
+		if !strings.Contains(screen.String(), want) {
+			t.Fatalf("progress output lacks %q:\n%q", want, screen.String())
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	sawDuration := false
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		if m["run_id"] != float64(77) || m["export_run_id"] == nil {
+			t.Fatalf("log line without the run ids: %s", l)
+		}
+		for k := range m {
+			if k == "elapsed" || k == "duration" {
+				t.Fatalf("log line with %s: %s", k, l)
+			}
+		}
+		_, ok := m["duration_ms"]
+		sawDuration = sawDuration || ok
+	}
+	if !sawDuration || len(lines) < 5 {
+		t.Fatalf("%d log lines, duration_ms seen %v", len(lines), sawDuration)
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/novacorrente/novawh/internal/progress"
 )
 
 // A full export of a partitioned table whose rows are not stored in date
@@ -46,8 +48,8 @@ type spillPart struct {
 
 // spillTable reads the whole table once and writes every row to the spill
 // file of its partition under tempDir. It returns the partition keys in
-// order.
-func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir string) (*spill, []string, error) {
+// order; read counts the rows read (progress).
+func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir string, read *progress.Task) (*spill, []string, error) {
 	start := time.Now()
 	if err := os.MkdirAll(tempDir, 0o755); err != nil {
 		return nil, nil, err
@@ -82,6 +84,9 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 	var n int64
 	for rows.Next() {
 		n++
+		if n%65536 == 0 {
+			read.Add(65536)
+		}
 		raw := rows.RawValues()
 		var p *spillPart
 		if raw[dc] == nil {

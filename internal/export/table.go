@@ -520,7 +520,9 @@ func (t *tableRun) write(ctx context.Context, lr layerRoot, ltx layerTx, p *plan
 		}
 		r.log.Debug("full export read plan", "table", ts.table.Qualified(), "range_queries", clustered)
 		if !clustered {
-			sp, spKeys, err := w.spillTable(ctx, r.snap.tx, r.tgt.TempDir())
+			read := r.opts.Progress.Count("read "+ts.layer+"."+ts.name, 0, "rows")
+			sp, spKeys, err := w.spillTable(ctx, r.snap.tx, r.tgt.TempDir(), read)
+			read.Done()
 			if err != nil {
 				return nil, err
 			}
@@ -536,7 +538,13 @@ func (t *tableRun) write(ctx context.Context, lr layerRoot, ltx layerTx, p *plan
 			}
 		}
 	}
-	parts, err := r.snap.each(ctx, keys, write)
+	bar := r.opts.Progress.Count("export "+ts.layer+"."+ts.name, int64(len(keys)), "partitions")
+	parts, err := r.snap.each(ctx, keys, func(ctx context.Context, q pgx.Tx, key string) ([]ManifestFile, error) {
+		files, err := write(ctx, q, key)
+		bar.Add(1)
+		return files, err
+	})
+	bar.Done()
 	if err != nil {
 		return nil, err
 	}
