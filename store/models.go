@@ -584,6 +584,23 @@ type MetaCheckRun struct {
 	Error *string `json:"error"`
 }
 
+// Per bronze export target, table and load: rows and checksum as exported, when the files were verified, when its raw data was pruned.
+type MetaExportLoad struct {
+	Target     string             `json:"target"`
+	TableName  string             `json:"table_name"`
+	LoadID     int64              `json:"load_id"`
+	Day        pgtype.Date        `json:"day"`
+	Partition  string             `json:"partition"`
+	Rows       int64              `json:"rows"`
+	Checksum   string             `json:"checksum"`
+	RunID      int64              `json:"run_id"`
+	ExportedAt pgtype.Timestamptz `json:"exported_at"`
+	// When the published files holding the load were read back and matched their manifest.
+	VerifiedAt pgtype.Timestamptz `json:"verified_at"`
+	// When the bronze retention removed the load's raw data from PostgreSQL.
+	PrunedAt pgtype.Timestamptz `json:"pruned_at"`
+}
+
 // One row per novawh export run: target, options, files and rows written, outcome.
 type MetaExportRun struct {
 	RunID        int64              `json:"run_id"`
@@ -600,10 +617,17 @@ type MetaExportRun struct {
 	Error        *string            `json:"error"`
 	StartedAt    pgtype.Timestamptz `json:"started_at"`
 	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
+	// Layers the run exported (bronze, silver, gold).
+	Layers []string `json:"layers"`
+	// bronze.raw_responses rows the bronze retention deleted in this run.
+	RawResponsesPruned int64 `json:"raw_responses_pruned"`
+	// meta.rejected_rows texts the bronze retention cleared in this run.
+	RejectedRowsPruned int64 `json:"rejected_rows_pruned"`
 }
 
 // Per export target and gold table: the change_id and manifest of the last published export (incremental exports start there).
 type MetaExportTable struct {
+	// The layer's root: a folder (<to>/<layer>) or s3://bucket[/prefix].
 	Target         string             `json:"target"`
 	TableName      string             `json:"table_name"`
 	LastChangeID   int64              `json:"last_change_id"`
@@ -689,6 +713,8 @@ type MetaRejectedRow struct {
 	ColumnName *string `json:"column_name"`
 	Reason     string  `json:"reason"`
 	Raw        string  `json:"raw"`
+	// When the bronze retention cleared raw (then empty) after a verified export held it.
+	RawPrunedAt pgtype.Timestamptz `json:"raw_pruned_at"`
 }
 
 // One row per novawh run: status, exit code, and each step's status, counts and duration (steps jsonb array).
