@@ -45,6 +45,9 @@ type Load struct {
 type Counts struct {
 	Read, Loaded, Rejected int64
 	MinDate, MaxDate       *time.Time
+	// Lines is the number of physical lines read (CSV inputs; nil for
+	// inputs without lines).
+	Lines *int64
 }
 
 // Reject is one rejected row.
@@ -115,8 +118,8 @@ func Finish(ctx context.Context, tx pgx.Tx, id int64, c Counts) error {
 		return fmt.Errorf("ledger: load %d: %w: read %d, loaded %d, rejected %d", id, ErrUnbalanced, c.Read, c.Loaded, c.Rejected)
 	}
 	_, err := tx.Exec(ctx, `UPDATE meta.loads SET status = 'loaded', rows_read = $2, rows_loaded = $3,
-		rows_rejected = $4, min_date = $5, max_date = $6, finished_at = clock_timestamp() WHERE load_id = $1`,
-		id, c.Read, c.Loaded, c.Rejected, c.MinDate, c.MaxDate)
+		rows_rejected = $4, min_date = $5, max_date = $6, lines_read = $7, finished_at = clock_timestamp() WHERE load_id = $1`,
+		id, c.Read, c.Loaded, c.Rejected, c.MinDate, c.MaxDate, c.Lines)
 	if err != nil {
 		return fmt.Errorf("ledger: finish load %d: %w", id, err)
 	}
@@ -142,11 +145,11 @@ func record(ctx context.Context, q Querier, l Load, c Counts, status string, cau
 	var id int64
 	err := q.QueryRow(ctx, `INSERT INTO meta.loads
 		(source, file_name, file_sha256, file_bytes, target_table, status, rows_read, rows_loaded, rows_rejected,
-		 model_version, generated_at, ml_source, dataset_id, error, finished_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, ''), $11, nullif($12, ''), nullif($13, ''), $14, clock_timestamp())
+		 model_version, generated_at, ml_source, dataset_id, error, lines_read, finished_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, ''), $11, nullif($12, ''), nullif($13, ''), $14, $15, clock_timestamp())
 		RETURNING load_id`,
 		l.Source, l.FileName, l.SHA256, l.Bytes, l.TargetTable, status, c.Read, c.Loaded, c.Rejected,
-		l.ModelVersion, l.GeneratedAt, l.MLSource, l.DatasetID, msg).Scan(&id)
+		l.ModelVersion, l.GeneratedAt, l.MLSource, l.DatasetID, msg, c.Lines).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: record %s load of %s: %w", status, l.FileName, err)
 	}

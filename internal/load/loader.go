@@ -24,7 +24,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/text/encoding/charmap"
 
 	"github.com/novacorrente/novawh/internal/ledger"
 	"github.com/novacorrente/novawh/internal/pglock"
@@ -502,6 +501,21 @@ func resolveMeta(in *input, opts Options) (resolvedMeta, error) {
 
 type recordReader interface {
 	read() (*record, error)
+	// lines is the number of physical lines read so far, -1 for inputs
+	// without lines (Parquet).
+	lines() int64
+}
+
+// linesOf is the Counts.Lines of a reader (nil without lines).
+func linesOf(rr recordReader) *int64 {
+	if rr == nil {
+		return nil
+	}
+	n := rr.lines()
+	if n < 0 {
+		return nil
+	}
+	return &n
 }
 
 // run loads one input in one transaction.
@@ -571,14 +585,17 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 
 	rr, header, bar, err := l.open(in, src, opts)
 	if err != nil {
-		return bail(ledger.Counts{}, err)
+		return bail(ledger.Counts{Lines: linesOf(rr)}, err)
 	}
 	if bar != nil {
 		defer func() { _ = bar.Finish() }()
 	}
 	p, err := buildPlan(src, tbl, header, in.base, meta, ml)
 	if err != nil {
-		return bail(ledger.Counts{}, err)
+		if in.format == "csv" {
+			err = withDelimiterHint(err, header, src.Dialect.Delimiter)
+		}
+		return bail(ledger.Counts{Lines: linesOf(rr)}, err)
 	}
 	p.loadID = loadID
 	if len(p.ignored) > 0 {
@@ -623,7 +640,7 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 		}
 		return l.skip(ctx, in, ld, in.skipID.Load(), started)
 	}
-	counts := ledger.Counts{Read: st.read, Loaded: st.loaded, Rejected: st.rejected}
+	counts := ledger.Counts{Read: st.read, Loaded: st.loaded, Rejected: st.rejected, Lines: linesOf(rr)}
 	if st.hasDate {
 		lo, hi := daysToTime(st.minDate), daysToTime(st.maxDate)
 		counts.MinDate, counts.MaxDate = &lo, &hi
@@ -730,31 +747,19 @@ func (l *Loader) open(in *input, src *Source, opts Options) (recordReader, []str
 		pbr := progressbar.NewReader(r, bar)
 		r = &pbr
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(3)
-	utf8BOM := bytes.Equal(head, []byte{0xEF, 0xBB, 0xBF})
-	if utf8BOM {
-		_, _ = br.Discard(3)
-	}
-	r = br
-	if !utf8BOM {
-		switch src.Dialect.Encoding {
-		case "latin-1":
-			r = charmap.ISO8859_1.NewDecoder().Reader(br)
-		case "windows-1252":
-			r = charmap.Windows1252.NewDecoder().Reader(br)
-		}
-	}
-	cr := newCSVReader(r, src.Dialect.Delimiter[0], src.Dialect.MaxRecordBytes)
-	rec, err := cr.read()
-	if errors.Is(err, io.EOF) {
-		return nil, nil, bar, &FileError{Msg: "empty file: no header line"}
-	}
+	cr, err := openCSV(r, src.Dialect)
 	if err != nil {
 		return nil, nil, bar, err
 	}
+	rec, err := cr.read()
+	if errors.Is(err, io.EOF) {
+		return cr, nil, bar, &FileError{Msg: "empty file: no header line"}
+	}
+	if err != nil {
+		return cr, nil, bar, err
+	}
 	if rec.problem != "" {
-		return nil, nil, bar, &FileError{Line: rec.line, Msg: "header: " + rec.problem}
+		return cr, nil, bar, &FileError{Line: rec.line, Msg: "header: " + rec.problem}
 	}
 	header := make([]string, len(rec.fields))
 	for i, f := range rec.fields {
@@ -965,7 +970,7 @@ func (l *Loader) fail(ctx context.Context, src *Source, in *input, ld ledger.Loa
 	}
 	// A failed input loads nothing: every row read counts as refused, so
 	// rows_read = rows_loaded + rows_rejected holds for failures too.
-	fc := ledger.Counts{Read: c.Read, Rejected: c.Read}
+	fc := ledger.Counts{Read: c.Read, Rejected: c.Read, Lines: c.Lines}
 	id, err := ledger.RecordFailure(context.WithoutCancel(ctx), l.pool, ld, fc, errors.New(msg))
 	if err != nil {
 		msg += " (and recording the failure failed: " + err.Error() + ")"

@@ -101,6 +101,8 @@ func renderer(col parquet.Field) func(parquet.Value, []byte) []byte {
 	}
 }
 
+func (p *parquetReader) lines() int64 { return -1 }
+
 func (p *parquetReader) read() (*record, error) {
 	for p.bi >= p.bn {
 		if p.rows == nil {

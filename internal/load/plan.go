@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -109,7 +110,7 @@ func buildPlan(src *Source, tbl *registry.Table, header []string, baseName strin
 			return nil, &FileError{Line: 1, Column: int64(i + 1), Msg: fmt.Sprintf("header %d is not valid UTF-8: set dialect.encoding (latin-1, windows-1252) for this source", i+1)}
 		}
 		if strings.IndexByte(h, 0) >= 0 {
-			return nil, &FileError{Line: 1, Column: int64(i + 1), Msg: "NUL byte in the header: not a text CSV file (binary or UTF-16?)"}
+			return nil, &FileError{Line: 1, Column: int64(i + 1), Msg: "NUL byte in the header: not a text CSV file (a binary file?)"}
 		}
 		n := normHeader(h)
 		if n == "" {
@@ -313,7 +314,7 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 		case kFloat:
 			f, perr := p.num.float(v)
 			if perr != nil {
-				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: not a number: %q", t.name, clip(v))}
+				return dst[:start], &rowError{column: t.name, reason: notNumber(t, v, perr)}
 			}
 			if err = checkRange(t, f); err != nil {
 				return dst[:start], err
@@ -321,8 +322,11 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			dst = appendInt64Field(dst, int64(math.Float64bits(f)))
 		case kInt, kInt32:
 			n, perr := p.num.int(v)
-			if perr != nil || (t.kind == kInt32 && (n > math.MaxInt32 || n < math.MinInt32)) {
-				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: not an integer: %q", t.name, clip(v))}
+			if perr != nil {
+				return dst[:start], &rowError{column: t.name, reason: notNumber(t, v, perr)}
+			}
+			if t.kind == kInt32 && (n > math.MaxInt32 || n < math.MinInt32) {
+				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: %d is out of range for a 32-bit integer", t.name, n)}
 			}
 			if err = checkRange(t, float64(n)); err != nil {
 				return dst[:start], err
@@ -378,6 +382,18 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 		*hasDate = true
 	}
 	return dst, nil
+}
+
+// notNumber is the reason for a value that is not a number of its kind.
+func notNumber(t *target, v []byte, err error) string {
+	what := "a number"
+	if t.kind == kInt || t.kind == kInt32 {
+		what = "an integer"
+	}
+	if errors.Is(err, errNotNumber) {
+		return fmt.Sprintf("column %s: not %s: %q", t.name, what, clip(v))
+	}
+	return fmt.Sprintf("column %s: not %s: %q (%v)", t.name, what, clip(v), err)
 }
 
 func (p *plan) isNull(v []byte) bool {

@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -40,26 +41,64 @@ type numParser struct {
 
 var errNotNumber = errors.New("not a number")
 
-func (p *numParser) clean(b []byte) []byte {
+// clean rewrites a number of the dialect in Go syntax: thousands
+// separators removed, the decimal separator made a dot. A thousands
+// separator must separate groups of exactly three digits in the integer
+// part (1.234.567,89); anything else, or a dot that is neither separator
+// of the dialect, makes it nil with the reason.
+func (p *numParser) clean(b []byte) ([]byte, string) {
 	b = bytes.TrimSpace(b)
 	if p.decimal == '.' && p.thousands == 0 {
-		return b
+		return b, ""
 	}
 	p.scratch = p.scratch[:0]
+	lead, group := 0, -1 // digits before the first separator; digits since the last one (-1: none yet)
+	leadZero, intPart := false, true
+	badGroup := func() ([]byte, string) {
+		return nil, fmt.Sprintf("thousands separator %q must separate groups of three digits", p.thousands)
+	}
 	for _, c := range b {
 		switch {
 		case p.thousands != 0 && c == p.thousands:
+			firstGroupOK := group < 0 && lead >= 1 && lead <= 3 && !leadZero
+			if !intPart || !(firstGroupOK || group == 3) {
+				return badGroup()
+			}
+			group = 0
 		case c == p.decimal:
+			if group >= 0 && group != 3 {
+				return badGroup()
+			}
+			intPart = false
 			p.scratch = append(p.scratch, '.')
-		case c == '.' && p.decimal != '.':
-			// A dot in a decimal-comma file that is not a declared thousands
-			// separator is ambiguous: refuse it.
-			return nil
+		case c == '.':
+			return nil, fmt.Sprintf("a dot is not the decimal separator %q of this source, nor its thousands separator", p.decimal)
+		case c >= '0' && c <= '9':
+			if intPart {
+				if group >= 0 {
+					group++
+				} else {
+					if lead == 0 && c == '0' {
+						leadZero = true
+					}
+					lead++
+				}
+			}
+			p.scratch = append(p.scratch, c)
 		default:
+			if c == 'e' || c == 'E' {
+				if group >= 0 && group != 3 {
+					return badGroup()
+				}
+				intPart = false
+			}
 			p.scratch = append(p.scratch, c)
 		}
 	}
-	return p.scratch
+	if intPart && group >= 0 && group != 3 {
+		return badGroup()
+	}
+	return p.scratch, ""
 }
 
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -108,7 +147,10 @@ func fastFloat(b []byte) (float64, bool) {
 }
 
 func (p *numParser) float(b []byte) (float64, error) {
-	c := p.clean(b)
+	c, why := p.clean(b)
+	if why != "" {
+		return 0, errors.New(why)
+	}
 	if len(c) == 0 {
 		return 0, errNotNumber
 	}
@@ -123,7 +165,10 @@ func (p *numParser) float(b []byte) (float64, error) {
 }
 
 func (p *numParser) int(b []byte) (int64, error) {
-	c := p.clean(b)
+	c, why := p.clean(b)
+	if why != "" {
+		return 0, errors.New(why)
+	}
 	if len(c) == 0 {
 		return 0, errNotNumber
 	}
