@@ -32,7 +32,7 @@ func (q *Queries) FindLoadedFile(ctx context.Context, arg FindLoadedFileParams) 
 }
 
 const getLoad = `-- name: GetLoad :one
-SELECT load_id, source, file_name, file_sha256, file_bytes, status, rows_read, rows_loaded, rows_rejected, min_date, max_date, target_table, model_version, generated_at, ml_source, dataset_id, error, started_at, finished_at FROM meta.loads WHERE load_id = $1
+SELECT load_id, source, file_name, file_sha256, file_bytes, status, rows_read, rows_loaded, rows_rejected, min_date, max_date, target_table, model_version, generated_at, ml_source, dataset_id, error, started_at, finished_at, lines_read FROM meta.loads WHERE load_id = $1
 `
 
 func (q *Queries) GetLoad(ctx context.Context, loadID int64) (MetaLoad, error) {
@@ -58,6 +58,7 @@ func (q *Queries) GetLoad(ctx context.Context, loadID int64) (MetaLoad, error) {
 		&i.Error,
 		&i.StartedAt,
 		&i.FinishedAt,
+		&i.LinesRead,
 	)
 	return i, err
 }
