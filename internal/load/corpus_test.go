@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,6 +56,10 @@ func TestCorpus(t *testing.T) {
 				{5, "quantity", `column quantity: not a number: "12.34" (thousands separator '.' must separate groups of three digits)`}}},
 		{name: "semicolons given to a comma source", source: "ml_forecasts", file: "bom_semicolon.csv", status: "failed",
 			err: `missing required columns: item_id (headers: item_id, item); site_id (headers: site_id, site); date (headers: date, ds); forecast (headers: forecast, forecast_qty, yhat) (the header line has 1 field(s) split with "," but 6 split with ";": the delimiter looks like ";"; set dialect.delimiter: ";" for this source)`},
+		{name: "timestamps far from 2000", source: "ml_forecasts", file: "timestamps_far.csv", ratio: 1, status: "loaded", read: 6, loaded: 4, rejd: 2,
+			rejects: []rej{
+				{5, "generated_at", `column generated_at: timestamp "2025-01-01T00:00:00.1234567Z" has a fraction of a microsecond: PostgreSQL keeps microseconds`},
+				{6, "generated_at", `column generated_at: bad timestamp "10000-01-01T00:00:00Z"`}}},
 		{name: "UTF-16 with a byte order mark", source: "ml_forecasts", file: "utf16le_bom.csv", status: "failed",
 			err: `the file is UTF-16 little-endian (it starts with the byte order mark FF FE): novawh reads UTF-8 (with or without BOM), Latin-1 or Windows-1252 text; re-save it as "CSV UTF-8"`},
 		{name: "UTF-16 without a byte order mark", source: "ml_forecasts", file: "utf16be_nobom.csv", status: "failed",
@@ -239,6 +244,38 @@ func TestCorpusValues(t *testing.T) {
 	}
 	if n != 2 || mv != "arima-xgb-1.0" || src != "ensemble" || ds != "nova-2025-11" || gen != "2025-11-11 06:00:00+00" {
 		t.Errorf("bom_crlf: %d rows, metadata %s %s %s %s", n, mv, src, ds, gen)
+	}
+
+	r = load("ml_forecasts", "timestamps_far.csv", 1)
+	var stamps []string
+	if err := db.Pool.QueryRow(ctx, `SELECT array_agg((generated_at AT TIME ZONE 'UTC')::text ORDER BY _line) FROM bronze.ml_forecasts WHERE _load_id = $1`, r.LoadID).Scan(&stamps); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"1700-01-01 00:00:00", "2300-06-01 12:00:00", "0001-01-01 00:00:00", "2025-11-11 06:00:00.123456"}; !slices.Equal(stamps, want) {
+		t.Errorf("timestamps stored %q, want %q", stamps, want)
+	}
+
+	r = load("erp_semicolon", "thousands_groups.csv", 1)
+	var qty []float64
+	if err := db.Pool.QueryRow(ctx, `SELECT array_agg(quantity ORDER BY _line) FROM bronze.erp_requisitions WHERE _load_id = $1`, r.LoadID).Scan(&qty); err != nil {
+		t.Fatal(err)
+	}
+	if want := []float64{1234567.89, 10, 1234, 80.25}; !slices.Equal(qty, want) {
+		t.Errorf("quantities %v, want %v", qty, want)
+	}
+
+	r = load("erp_requisitions", "erp_unclosed_quote.csv", 0)
+	var material string
+	if err := db.Pool.QueryRow(ctx, `SELECT material FROM bronze.erp_requisitions WHERE _load_id = $1 AND _line = 69`, r.LoadID).Scan(&material); err != nil {
+		t.Fatal(err)
+	}
+	if n := scalar[int64](t, db.Pool, `SELECT count(*) FROM bronze.erp_requisitions WHERE _load_id = $1 AND _line BETWEEN 62 AND 69`, r.LoadID); n != 8 || material != `PREGO 2"X10MM` {
+		t.Errorf("lines 62-69: %d rows, line 69 material %q", n, material)
+	}
+
+	r = load("ml_forecasts", "mac_cr.csv", 0)
+	if got := scalar[string](t, db.Pool, `SELECT string_agg(date::text || '/' || forecast || '@' || _line, ' ' ORDER BY _line) FROM bronze.ml_forecasts WHERE _load_id = $1`, r.LoadID); got != "2025-01-01/1@2 2025-01-02/2@3 2025-01-03/3@4" {
+		t.Errorf("CR file rows: %s", got)
 	}
 
 	r = load("anatel_5g", "anatel_latin1.csv", 0.5)

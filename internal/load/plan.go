@@ -355,11 +355,16 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			if perr != nil {
 				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: bad timestamp %q (want RFC 3339, e.g. 2025-11-01T06:00:00Z)", t.name, clip(v))}
 			}
+			var us int64
 			if t.kind == kTimestamp {
-				t.lastMicros = pgMicros(ts)
+				us, perr = pgMicros(ts)
 			} else {
-				t.lastMicros = pgWallMicros(ts)
+				us, perr = pgWallMicros(ts)
 			}
+			if perr != nil {
+				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: timestamp %q %v", t.name, clip(v), perr)}
+			}
+			t.lastMicros = us
 			t.lastTS = append(t.lastTS[:0], v...)
 			dst = appendInt64Field(dst, t.lastMicros)
 		case kBool:

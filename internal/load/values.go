@@ -284,14 +284,43 @@ func parseTimestamp(layouts []string, b []byte) (time.Time, error) {
 	return time.Time{}, errors.New("bad timestamp")
 }
 
-// pgMicros is microseconds since 2000-01-01 UTC.
-func pgMicros(t time.Time) int64 { return t.Sub(pgEpoch).Microseconds() }
+// PostgreSQL's timestamp range, in microseconds since 2000-01-01:
+// 4713-11-24 BC (its first Julian day) to the end of 294276 AD.
+const (
+	pgMinMicros = -211813488000000000
+	pgMaxMicros = 9223371331200000000 - 1
+	pgEpochUnix = 946684800 // 2000-01-01T00:00:00Z in Unix seconds
+)
+
+var errTimestampPrecision = errors.New("has a fraction of a microsecond: PostgreSQL keeps microseconds")
+
+// pgMicros is microseconds since 2000-01-01 UTC, exactly: an instant with a
+// fraction of a microsecond, or outside PostgreSQL's range, is an error
+// (never rounded or clamped).
+func pgMicros(t time.Time) (int64, error) {
+	if t.Nanosecond()%1000 != 0 {
+		return 0, errTimestampPrecision
+	}
+	s := t.Unix() - pgEpochUnix
+	// PostgreSQL's range is far inside what int64 microseconds can hold, so
+	// a value outside it is refused before the multiplication can overflow.
+	if s < pgMinMicros/1_000_000-1 || s > pgMaxMicros/1_000_000+1 {
+		return 0, errTimestampRange
+	}
+	m := s*1_000_000 + int64(t.Nanosecond()/1000)
+	if m < pgMinMicros || m > pgMaxMicros {
+		return 0, errTimestampRange
+	}
+	return m, nil
+}
+
+var errTimestampRange = errors.New("is outside PostgreSQL's timestamp range (4713 BC to 294276 AD)")
 
 // pgWallMicros is microseconds of the wall clock since 2000-01-01 (for
-// timestamp without time zone).
-func pgWallMicros(t time.Time) int64 {
+// timestamp without time zone), with pgMicros' checks.
+func pgWallMicros(t time.Time) (int64, error) {
 	w := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-	return w.Sub(pgEpoch).Microseconds()
+	return pgMicros(w)
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

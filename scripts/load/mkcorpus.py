@@ -62,3 +62,10 @@ write("bom_semicolon.csv", b"\xef\xbb\xbf" + ("\n".join(r.replace(",", ";") for 
 text = "\r\n".join([HEAD] + rows(2)) + "\r\n"
 write("utf16le_bom.csv", b"\xff\xfe" + text.encode("utf-16-le"))
 write("utf16be_nobom.csv", text.encode("utf-16-be"))
+
+# Timestamps far from 2000 (once clamped to 1708..2292 by the encoder) load
+# exactly; one with a fraction of a microsecond, or a year past 9999, is a
+# rejected row.
+ts = ["1700-01-01T00:00:00Z", "2300-06-01T12:00:00Z", "0001-01-01T00:00:00Z", "2025-01-01T00:00:00.1234567Z",
+      "10000-01-01T00:00:00Z", "2025-11-11T06:00:00.123456Z"]
+write("timestamps_far.csv", ("\n".join([HEAD + ",generated_at"] + [f"A,1,2025-01-{i + 1:02d},1,1,1,{t}" for i, t in enumerate(ts)]) + "\n").encode())
