@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/novacorrente/novawh/internal/ledger"
+	"github.com/novacorrente/novawh/internal/panics"
 	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/registry"
 )
@@ -36,10 +37,18 @@ const DefaultMaxRejectRatio = 0.10
 
 // Loader loads files of the configured sources into bronze.
 type Loader struct {
-	pool *pgxpool.Pool
-	reg  *registry.Registry
-	cfg  Config
-	log  *slog.Logger
+	pool  *pgxpool.Pool
+	reg   *registry.Registry
+	cfg   Config
+	log   *slog.Logger
+	hooks *testHooks // nil outside tests
+}
+
+// testHooks are fault-injection points that only tests set (there is no
+// way to set them from outside the package).
+type testHooks struct {
+	record   func(file string, n int64) // on the producer, before record n is encoded
+	copyRead func(file string)           // on pgconn's COPY goroutine, in each read of the data
 }
 
 // New returns a loader. log may be nil (no logging).
@@ -201,13 +210,13 @@ func (l *Loader) LoadReader(ctx context.Context, source, name string, r io.Reade
 			return failed(err)
 		}
 		in.sidecar = ""
-		res := l.run(ctx, src, tbl, ml, in, opts)
+		res := l.runInput(ctx, src, tbl, ml, in, opts)
 		return res, resultErr(res)
 	}
 	h := sha256.New()
 	cr := &countingReader{r: io.TeeReader(br, h)}
 	in := &input{name: name, base: baseOf(name), r: cr, size: -1, hasher: h, counter: cr, format: "csv"}
-	res := l.run(ctx, src, tbl, ml, in, opts)
+	res := l.runInput(ctx, src, tbl, ml, in, opts)
 	return res, resultErr(res)
 }
 
@@ -377,6 +386,7 @@ func fileInput(f *os.File, name string, src *Source) (*input, error) {
 		in.shaDone = make(chan struct{})
 		go func() {
 			defer close(in.shaDone)
+			defer panics.Recover(&in.hashErr, "hashing "+name)
 			h := sha256.New()
 			if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size())); err != nil {
 				in.hashErr = fmt.Errorf("%s: read: %w", name, err)
@@ -438,7 +448,36 @@ func (l *Loader) loadFile(ctx context.Context, src *Source, tbl *registry.Table,
 		}
 		return l.fail(ctx, src, in, ledger.Load{Source: src.Name, FileName: path, SHA256: in.sha, Bytes: in.size, TargetTable: src.Table}, ledger.Counts{}, err, time.Now())
 	}
-	return l.run(ctx, src, tbl, ml, in, opts)
+	return l.runInput(ctx, src, tbl, ml, in, opts)
+}
+
+// runInput is run with a panic on its goroutine turned into the input's
+// failure (the deferred rollbacks have run by then), so that the other
+// inputs still load.
+func (l *Loader) runInput(ctx context.Context, src *Source, tbl *registry.Table, ml bool, in *input, opts Options) (res Result) {
+	started := time.Now()
+	var perr error
+	func() {
+		defer panics.Recover(&perr, "the loader")
+		res = l.run(ctx, src, tbl, ml, in, opts)
+	}()
+	if perr != nil {
+		l.logPanic(in.name, perr)
+		ld := ledger.Load{Source: src.Name, FileName: in.name, Bytes: max(in.size, 0), TargetTable: src.Table}
+		if in.shaDone == nil {
+			ld.SHA256 = in.sha
+		}
+		res = l.fail(ctx, src, in, ld, ledger.Counts{}, perr, started)
+	}
+	return res
+}
+
+// logPanic logs a recovered panic with its stack.
+func (l *Loader) logPanic(file string, err error) {
+	var pe *panics.Error
+	if errors.As(err, &pe) {
+		l.log.Error("panic recovered: the input fails, the others go on", "file", file, "err", err, "stack", string(pe.Stack))
+	}
 }
 
 // resolveMeta merges flags, the sidecar and the as-of date.
@@ -551,6 +590,8 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 	if in.shaDone != nil && !opts.Force {
 		// Stop the load early when the hash shows the content was loaded.
 		go func() {
+			var perr error
+			defer panics.Recover(&perr, "the skip check")
 			if in.waitSHA() != nil {
 				return
 			}
@@ -597,7 +638,7 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 		}
 		return bail(ledger.Counts{Lines: linesOf(rr)}, err)
 	}
-	p.loadID = loadID
+	p.loadID, p.file, p.format = loadID, in.name, in.format
 	if len(p.ignored) > 0 {
 		l.log.Debug("columns not loaded", "file", in.name, "source", src.Name, "columns", p.ignored)
 	}
@@ -783,6 +824,9 @@ func (l *Loader) stream(ctx context.Context, p *plan, rr recordReader, rej *spil
 	pipes := make([]*chunkPipe, len(targets))
 	for i := range pipes {
 		pipes[i] = newChunkPipe()
+		if l.hooks != nil && l.hooks.copyRead != nil {
+			pipes[i].hook = func() { l.hooks.copyRead(p.file) }
+		}
 	}
 	rw := &rejectWriter{w: rej, loadID: p.loadID}
 	var prodErr error
@@ -795,6 +839,13 @@ func (l *Loader) stream(ctx context.Context, p *plan, rr recordReader, rej *spil
 	}
 	go func() {
 		defer close(done)
+		var perr error
+		defer func() {
+			if perr != nil {
+				fail(perr)
+			}
+		}()
+		defer panics.Recover(&perr, "the "+p.format+" reader")
 		next := 0
 		bufs := make([][]byte, len(pipes))
 		for i, pp := range pipes {
@@ -811,6 +862,9 @@ func (l *Loader) stream(ctx context.Context, p *plan, rr recordReader, rej *spil
 				return
 			}
 			st.read++
+			if l.hooks != nil && l.hooks.record != nil {
+				l.hooks.record(p.file, st.read)
+			}
 			if st.read&4095 == 0 && stop() {
 				fail(errAlreadyLoaded)
 				return
@@ -856,8 +910,9 @@ func (l *Loader) stream(ctx context.Context, p *plan, rr recordReader, rej *spil
 	cols := quoteCols(p.columns)
 	g, gctx := errgroup.WithContext(ctx)
 	for i, t := range targets {
-		g.Go(func() error {
-			_, err := t.conn.CopyFrom(gctx, pipes[i], "COPY "+t.table+" ("+cols+") FROM STDIN (FORMAT binary)")
+		g.Go(func() (err error) {
+			defer panics.Recover(&err, "a COPY stream")
+			_, err = t.conn.CopyFrom(gctx, pipes[i], "COPY "+t.table+" ("+cols+") FROM STDIN (FORMAT binary)")
 			pipes[i].abort()
 			if err != nil {
 				return fmt.Errorf("COPY into %s: %w", t.table, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/novacorrente/novawh/internal/panics"
 	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/registry"
 )
@@ -129,7 +130,8 @@ func (l *Loader) commitStages(ctx context.Context, tbl *registry.Table, stages [
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, s := range stages {
-		g.Go(func() error {
+		g.Go(func() (err error) {
+			defer panics.Recover(&err, "indexing "+s.qualified())
 			for _, d := range defs {
 				m := indexDefRe.FindStringSubmatch(d)
 				if m == nil {

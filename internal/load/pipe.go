@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/novacorrente/novawh/internal/panics"
 )
 
 const (
@@ -27,13 +29,20 @@ type chunkPipe struct {
 	err  error // set by the producer before closing ch
 	cur  []byte
 	off  int
+	hook func() // tests only: runs in each Read
 }
 
 func newChunkPipe() *chunkPipe {
 	return &chunkPipe{ch: make(chan []byte, 4), free: make(chan []byte, 8), done: make(chan struct{})}
 }
 
-func (p *chunkPipe) Read(b []byte) (int, error) {
+// Read runs on pgconn's goroutine, which no recover of ours reaches: a
+// panic becomes the COPY's error.
+func (p *chunkPipe) Read(b []byte) (n int, err error) {
+	defer panics.Recover(&err, "the COPY data reader")
+	if p.hook != nil {
+		p.hook()
+	}
 	for p.off >= len(p.cur) {
 		if p.cur != nil {
 			select {
@@ -51,7 +60,7 @@ func (p *chunkPipe) Read(b []byte) (int, error) {
 		}
 		p.cur, p.off = c, 0
 	}
-	n := copy(b, p.cur[p.off:])
+	n = copy(b, p.cur[p.off:])
 	p.off += n
 	return n, nil
 }

@@ -77,6 +77,8 @@ type plan struct {
 	ignored  []string // file columns not mapped to the table
 	dateIdx  int      // index in targets of the business date, -1 none
 	loadID   int64
+	file     string // the input's name, format csv or parquet (messages)
+	format   string
 	nulls    map[string]bool
 	num      numParser
 	dates    *dateParser

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/internal/ledger"
+	"github.com/novacorrente/novawh/internal/panics"
 	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/registry"
 )
@@ -80,6 +81,12 @@ type Puller struct {
 	log   *slog.Logger
 	fetch *fetcher
 	csv   CSVLoader
+	hooks *testHooks // nil outside tests
+}
+
+// testHooks are fault-injection points that only tests set.
+type testHooks struct {
+	window func(source, series string) // on the source's goroutine, after a window's fetch
 }
 
 // Option configures a Puller.
@@ -157,6 +164,15 @@ func (p *Puller) Pull(ctx context.Context, sources []string, opts Options) ([]Re
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			var perr error
+			defer func() {
+				if perr != nil {
+					// A panic outside a window (those fail only their window).
+					p.logPanic(s, perr)
+					results[i] = append(results[i], Result{Source: s, Status: StatusFailed, Error: perr.Error()})
+				}
+			}()
+			defer panics.Recover(&perr, "pulling "+s)
 			results[i] = p.pullSource(ctx, s, opts)
 		}()
 	}
@@ -276,16 +292,7 @@ type windowOutcome struct {
 func (p *Puller) pullWindow(ctx context.Context, src httpSource, s series, w window, u string, log *slog.Logger) (windowOutcome, error) {
 	source := src.name()
 	l := ledger.Load{Source: source, FileName: u, SHA256: strings.Repeat("0", 64), TargetTable: src.table()}
-	fail := func(c ledger.Counts, err error) (windowOutcome, error) {
-		if ctx.Err() != nil {
-			return windowOutcome{}, err
-		}
-		id, rerr := ledger.RecordFailure(context.WithoutCancel(ctx), p.pool, l, c, err)
-		if rerr != nil {
-			return windowOutcome{}, errors.Join(err, rerr)
-		}
-		return windowOutcome{loadID: id}, err
-	}
+	fail := func(c ledger.Counts, err error) (windowOutcome, error) { return p.failWindow(ctx, l, c, err) }
 	start := time.Now()
 	resp, err := p.fetch.get(ctx, u)
 	if resp != nil {
@@ -294,6 +301,50 @@ func (p *Puller) pullWindow(ctx context.Context, src httpSource, s series, w win
 	if err != nil {
 		return fail(ledger.Counts{}, err)
 	}
+	var perr error
+	out, err := func() (windowOutcome, error) {
+		defer panics.Recover(&perr, "reading the "+source+" response")
+		return p.loadWindow(ctx, src, s, l, resp)
+	}()
+	if perr != nil {
+		p.logPanic(source, perr)
+		return fail(ledger.Counts{}, perr)
+	}
+	if err != nil {
+		return out, err
+	}
+	log.Info("pull window loaded", "window", w.String(), "load_id", out.loadID, "rows_loaded", out.counts.Loaded,
+		"rows_rejected", out.counts.Rejected, "unchanged", out.unchanged, "bytes", len(resp.Body), "duration_ms", time.Since(start).Milliseconds())
+	return out, nil
+}
+
+// failWindow records a failed window (unless the pull was cancelled).
+func (p *Puller) failWindow(ctx context.Context, l ledger.Load, c ledger.Counts, err error) (windowOutcome, error) {
+	if ctx.Err() != nil {
+		return windowOutcome{}, err
+	}
+	id, rerr := ledger.RecordFailure(context.WithoutCancel(ctx), p.pool, l, c, err)
+	if rerr != nil {
+		return windowOutcome{}, errors.Join(err, rerr)
+	}
+	return windowOutcome{loadID: id}, err
+}
+
+// logPanic logs a recovered panic with its stack.
+func (p *Puller) logPanic(source string, err error) {
+	var pe *panics.Error
+	if errors.As(err, &pe) {
+		p.log.Error("panic recovered: the window fails, the other series go on", "source", source, "err", err, "stack", string(pe.Stack))
+	}
+}
+
+// loadWindow checks, parses and commits one fetched window.
+func (p *Puller) loadWindow(ctx context.Context, src httpSource, s series, l ledger.Load, resp *response) (windowOutcome, error) {
+	fail := func(c ledger.Counts, err error) (windowOutcome, error) { return p.failWindow(ctx, l, c, err) }
+	if p.hooks != nil && p.hooks.window != nil {
+		p.hooks.window(src.name(), s.key)
+	}
+	u := l.FileName
 	if err := checkJSON(resp); err != nil {
 		return fail(ledger.Counts{}, err)
 	}
@@ -305,8 +356,6 @@ func (p *Puller) pullWindow(ctx context.Context, src httpSource, s series, w win
 	if err != nil {
 		return fail(parsed.counts(), err)
 	}
-	log.Info("pull window loaded", "window", w.String(), "load_id", out.loadID, "rows_loaded", out.counts.Loaded,
-		"rows_rejected", out.counts.Rejected, "unchanged", out.unchanged, "bytes", len(resp.Body), "elapsed", time.Since(start).Round(time.Millisecond))
 	return out, nil
 }
 

@@ -582,3 +582,37 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A panic while a window's response is read fails that window only: a
+// failed meta.loads row names the URL and the panic, the series stops, the
+// other series and sources go on.
+func TestPanicFailsOnlyItsWindow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.SGS.Series = []SGSSeries{{Code: "432"}, {Code: "1"}}
+	e.cfg.SGS.Start, e.cfg.PTAX.Start = "2025-01-01", "2025-11-01"
+	e.api.setSGS("432", fixture(t, "bcb_sgs_432.json"))
+	e.api.setSGS("1", []byte(`[{"data":"02/01/2025","valor":"6.1923"}]`))
+	e.api.setPTAX("USD", fixture(t, "bcb_ptax_usd.json"))
+	p := e.puller(t)
+	p.hooks = &testHooks{window: func(source, series string) {
+		if source == SourceSGS && series == "432" {
+			panic("injected test panic")
+		}
+	}}
+	rs, err := p.Pull(context.Background(), []string{SourceSGS, SourcePTAX}, Options{Today: d("2025-11-11")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, fmt.Sprintf("%s/%s %s %d", r.Source, r.Series, r.Status, r.RowsLoaded))
+	}
+	equal(t, "results", got, []string{"bcb_sgs/432 failed 0", "bcb_sgs/1 ok 1", "bcb_ptax/USD ok 3"})
+	if !strings.Contains(rs[0].Error, "internal error: panic in reading the bcb_sgs response: injected test panic") {
+		t.Errorf("error %q", rs[0].Error)
+	}
+	equal(t, "failed loads", rows(t, e, `SELECT status, file_name LIKE '%bcdata.sgs.432%', error LIKE '%panic in reading the bcb_sgs response: injected test panic%'
+		FROM meta.loads WHERE source = 'bcb_sgs' AND status = 'failed'`), []string{"failed|true|true"})
+	equal(t, "rows of the failed series", rows(t, e, `SELECT count(*) FROM bronze.economic_series WHERE series = '432'`), []string{"0"})
+}
