@@ -48,7 +48,7 @@ type Loader struct {
 // way to set them from outside the package).
 type testHooks struct {
 	record   func(file string, n int64) // on the producer, before record n is encoded
-	copyRead func(file string)           // on pgconn's COPY goroutine, in each read of the data
+	copyRead func(file string)          // on pgconn's COPY goroutine, in each read of the data
 }
 
 // New returns a loader. log may be nil (no logging).
@@ -637,6 +637,11 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 			err = withDelimiterHint(err, header, src.Dialect.Delimiter)
 		}
 		return bail(ledger.Counts{Lines: linesOf(rr)}, err)
+	}
+	if pr, ok := rr.(*parquetReader); ok {
+		if err := pr.check(p); err != nil {
+			return bail(ledger.Counts{}, err)
+		}
 	}
 	p.loadID, p.file, p.format = loadID, in.name, in.format
 	if len(p.ignored) > 0 {

@@ -256,7 +256,7 @@ func appendInt64Field(dst []byte, v int64) []byte {
 // problem it returns dst unchanged and the error.
 func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDate *bool) ([]byte, *rowError) {
 	if rec.problem != "" {
-		return dst, &rowError{reason: rec.problem}
+		return dst, &rowError{column: rec.problemColumn, reason: rec.problem}
 	}
 	if len(rec.fields) != p.nfields {
 		return dst, &rowError{reason: fmt.Sprintf("ragged row: %d fields, the header has %d", len(rec.fields), p.nfields)}
