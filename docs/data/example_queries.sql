@@ -3,9 +3,9 @@
 -- Connect as the read-only role, e.g.
 --   psql "$DATABASE_URL" -c 'SET ROLE novawh_reader' -f docs/data/example_queries.sql
 -- These are the same reads the API and the Go backend make through sqlc
--- (queries/*.sql); a test (internal/serve/examples_test.go) runs every
--- statement of this file against a seeded database as novawh_reader and
--- requires each to return rows, so the examples cannot rot.
+-- (queries/*.sql); a test (internal/refresh/examples_test.go) refreshes gold
+-- from a small seeded bronze, runs every statement of this file as
+-- novawh_reader and requires each to return rows, so the examples cannot rot.
 --
 -- Item ids are the ML keys FAMÍLIA_MATERIAL, with spaces and slashes; quote
 -- them as SQL strings. Item-level figures are the rows with site_id = 'ALL'.

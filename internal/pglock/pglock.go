@@ -21,6 +21,8 @@ const (
 	Run Name = "run"
 	// Refresh is held by a silver/gold refresh.
 	Refresh Name = "refresh"
+	// Check is held by a data-quality check run (novawh check).
+	Check Name = "check"
 	// Migrate is held while migrations are applied.
 	Migrate Name = "migrate"
 	// Retention is held while old raw data is pruned.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/novacorrente/novawh/internal/pglock"
 )
 
 // Levels of a check.
@@ -115,6 +117,10 @@ type Checker struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 	cfg  Config
+
+	// afterStart, when set (tests), runs on the run's connection once its
+	// meta.check_runs row is recorded.
+	afterStart func(ctx context.Context, conn *pgx.Conn) error
 }
 
 // New returns a Checker; log may be nil.
@@ -134,21 +140,56 @@ type check struct {
 
 func zero(o float64) bool { return o == 0 }
 
+// AbandonedReason is the error recorded on a check run marked abandoned.
+const AbandonedReason = "the process ended before finishing (killed, crashed or lost its database connection)"
+
 // Run executes every check, records the results and returns the report.
-// An error means the checks could not run, not that one failed.
-func (c *Checker) Run(ctx context.Context) (Report, error) {
+// An error means the checks could not run, not that one failed; the run is
+// then recorded as failed with that error. Check runs are serialised by the
+// check lock: a run still 'running' when the lock is taken belongs to a
+// dead process and is marked abandoned.
+func (c *Checker) Run(ctx context.Context) (rep Report, err error) {
 	if err := c.cfg.Validate(); err != nil {
 		return Report{}, err
 	}
-	var rep Report
-	if err := c.pool.QueryRow(ctx, `INSERT INTO meta.check_runs DEFAULT VALUES RETURNING run_id`).Scan(&rep.RunID); err != nil {
+	held, err := pglock.Acquire(ctx, c.pool, pglock.Check, pglock.Wait{For: -1})
+	if err != nil {
+		return rep, fmt.Errorf("quality: %w", err)
+	}
+	defer held.Release(ctx)
+	conn := held.Conn()
+	tag, err := conn.Exec(ctx, `UPDATE meta.check_runs SET status = 'abandoned', finished_at = clock_timestamp(),
+		error = coalesce(error, $1) WHERE status = 'running'`, AbandonedReason)
+	if err != nil {
+		return rep, fmt.Errorf("quality: mark abandoned check runs: %w", err)
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		c.log.Warn("earlier check runs did not finish: marked abandoned", "runs", n)
+	}
+	if err := conn.QueryRow(ctx, `INSERT INTO meta.check_runs DEFAULT VALUES RETURNING run_id`).Scan(&rep.RunID); err != nil {
 		return rep, fmt.Errorf("quality: start run: %w", err)
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, ferr := conn.Exec(fctx, `UPDATE meta.check_runs SET status = 'failed', finished_at = clock_timestamp(), error = $2
+			WHERE run_id = $1 AND status = 'running'`, rep.RunID, err.Error()); ferr != nil {
+			c.log.Warn("quality: record failure (the next check run marks this one abandoned)", "run_id", rep.RunID, "err", ferr)
+		}
+	}()
+	if c.afterStart != nil {
+		if err := c.afterStart(ctx, conn.Conn()); err != nil {
+			return rep, err
+		}
 	}
 	var results []Result
 	for _, ch := range c.checks() {
 		var observed float64
 		var detail *string
-		if err := c.pool.QueryRow(ctx, ch.query).Scan(&observed, &detail); err != nil {
+		if err := conn.QueryRow(ctx, ch.query).Scan(&observed, &detail); err != nil {
 			return rep, fmt.Errorf("quality: check %s on %s: %w", ch.name, ch.table, err)
 		}
 		r := Result{Check: ch.name, Table: ch.table, Level: ch.level, Observed: observed, Threshold: ch.threshold, Passed: ch.pass(observed)}
@@ -157,13 +198,13 @@ func (c *Checker) Run(ctx context.Context) (Report, error) {
 		}
 		results = append(results, r)
 	}
-	fresh, err := c.freshness(ctx)
+	fresh, err := c.freshness(ctx, conn)
 	if err != nil {
 		return rep, err
 	}
 	results = append(results, fresh...)
 
-	tx, err := c.pool.Begin(ctx)
+	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("quality: record results: %w", err)
 	}
@@ -183,7 +224,7 @@ func (c *Checker) Run(ctx context.Context) (Report, error) {
 			return rep, fmt.Errorf("quality: record %s on %s: %w", r.Check, r.Table, err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE meta.check_runs SET finished_at = clock_timestamp(), passed = $2, errors = $3, warnings = $4
+	if _, err := tx.Exec(ctx, `UPDATE meta.check_runs SET status = 'finished', finished_at = clock_timestamp(), passed = $2, errors = $3, warnings = $4
 		WHERE run_id = $1`, rep.RunID, rep.Errors == 0, rep.Errors, rep.Warnings); err != nil {
 		return rep, fmt.Errorf("quality: finish run: %w", err)
 	}
@@ -191,13 +232,13 @@ func (c *Checker) Run(ctx context.Context) (Report, error) {
 		return rep, fmt.Errorf("quality: record results: %w", err)
 	}
 	rep.Results = results
-	c.log.Info("quality checks done", "run_id", rep.RunID, "checks", len(results), "errors", rep.Errors, "warnings", rep.Warnings)
+	c.log.Info("quality checks done", "check_run_id", rep.RunID, "checks", len(results), "errors", rep.Errors, "warnings", rep.Warnings)
 	return rep, nil
 }
 
 // freshness checks the latest business date of every source.
-func (c *Checker) freshness(ctx context.Context) ([]Result, error) {
-	rows, err := c.pool.Query(ctx, `SELECT source, max(max_date) FROM meta.loads
+func (c *Checker) freshness(ctx context.Context, conn *pgxpool.Conn) ([]Result, error) {
+	rows, err := conn.Query(ctx, `SELECT source, max(max_date) FROM meta.loads
 		WHERE status = 'loaded' GROUP BY source ORDER BY source`)
 	if err != nil {
 		return nil, fmt.Errorf("quality: freshness: %w", err)

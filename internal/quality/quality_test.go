@@ -3,11 +3,14 @@ package quality
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/internal/pgtest"
@@ -118,5 +121,58 @@ func TestChecksFailOnBadData(t *testing.T) {
 				t.Errorf("Passed() = %v for a %s-level failure", got, c.level)
 			}
 		})
+	}
+}
+
+// A check run whose session dies (its process killed) stays 'running'; the
+// next check run marks it abandoned. A run that stops on an error with its
+// connection alive records it as failed.
+func TestKilledCheckRunIsMarkedAbandoned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	seed(t, db.Pool)
+	cfg := Config{FreshnessMaxAge: 72 * time.Hour, Now: func() time.Time { return time.Date(2025, 4, 1, 10, 0, 0, 0, time.UTC) }}
+
+	killed := New(db.Pool, nil, cfg)
+	killed.afterStart = func(ctx context.Context, conn *pgx.Conn) error {
+		var ok bool
+		if err := db.Pool.QueryRow(ctx, `SELECT pg_terminate_backend($1, 60000)`, conn.PgConn().PID()).Scan(&ok); err != nil || !ok {
+			return fmt.Errorf("terminate the check run's backend: %v %v", ok, err)
+		}
+		return nil
+	}
+	rep, err := killed.Run(ctx)
+	if err == nil {
+		t.Fatal("check run whose session was terminated: no error")
+	}
+	status := func(id int64) (string, string, bool) {
+		t.Helper()
+		var s, e string
+		var fin bool
+		if err := db.Pool.QueryRow(ctx, `SELECT status, coalesce(error, ''), finished_at IS NOT NULL FROM meta.check_runs WHERE run_id = $1`, id).Scan(&s, &e, &fin); err != nil {
+			t.Fatal(err)
+		}
+		return s, e, fin
+	}
+	if s, _, _ := status(rep.RunID); s != "running" {
+		t.Fatalf("killed check run %d: status %q, want it left 'running' as a dead process leaves it", rep.RunID, s)
+	}
+
+	failing := New(db.Pool, nil, cfg)
+	failing.afterStart = func(context.Context, *pgx.Conn) error { return errors.New("injected failure") }
+	frep, err := failing.Run(ctx)
+	if err == nil {
+		t.Fatal("injected failure: no error")
+	}
+	if s, e, fin := status(rep.RunID); s != "abandoned" || e != AbandonedReason || !fin {
+		t.Errorf("killed check run after the next one: %q %q finished %v, want abandoned with the reason", s, e, fin)
+	}
+	if s, e, fin := status(frep.RunID); s != "failed" || e != "injected failure" || !fin {
+		t.Errorf("failed check run: %q %q finished %v, want failed with its error", s, e, fin)
+	}
+	ok := runChecks(t, db.Pool)
+	if s, _, fin := status(ok.RunID); s != "finished" || !fin {
+		t.Errorf("complete check run: %q finished %v, want finished", s, fin)
 	}
 }

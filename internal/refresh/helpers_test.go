@@ -17,7 +17,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
 // SetBeforeCommit exposes the test hook.
-func (o *Options) setBeforeCommit(f func(context.Context) error) { o.beforeCommit = f }
+func (o *Options) setBeforeCommit(f func(context.Context, pgx.Tx) error) { o.beforeCommit = f }
 
 func day(s string) time.Time {
 	t, err := time.Parse(time.DateOnly, s)

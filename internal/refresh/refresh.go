@@ -36,7 +36,7 @@ type Options struct {
 
 	// beforeCommit, when set (tests), runs inside the transaction after
 	// every rewrite and before the commit.
-	beforeCommit func(ctx context.Context) error
+	beforeCommit func(ctx context.Context, tx pgx.Tx) error
 }
 
 // Window is a closed range of dates; All means every date.
@@ -111,6 +111,14 @@ func (r *Refresher) Run(ctx context.Context, opts Options) (Result, error) {
 	defer held.Release(ctx)
 	conn := held.Conn()
 
+	// We hold the refresh lock: a refresh still 'running' belongs to a dead
+	// process (killed, crashed, or its connection was lost mid-transaction).
+	if n, err := sweepAbandoned(ctx, conn); err != nil {
+		return res, err
+	} else if n > 0 {
+		r.log.Warn("earlier refreshes did not finish: marked abandoned", "refreshes", n)
+	}
+
 	if err := conn.QueryRow(ctx, `INSERT INTO meta.refreshes (mode) VALUES ($1) RETURNING refresh_id`, res.Mode).Scan(&res.RefreshID); err != nil {
 		return res, fmt.Errorf("refresh: record start: %w", err)
 	}
@@ -130,8 +138,23 @@ func (r *Refresher) Run(ctx context.Context, opts Options) (Result, error) {
 	r.log.Info("refresh done", "refresh_id", res.RefreshID, "mode", res.Mode, "status", res.Status,
 		"loads", len(res.LoadsApplied), "forecast_window", res.Forecast.String(),
 		"inventory_window", res.Inventory.String(), "external", res.External,
-		"rows", res.Rows, "duration", res.Duration.Round(time.Millisecond))
+		"rows", res.Rows, "duration_ms", res.Duration.Milliseconds())
 	return res, nil
+}
+
+// AbandonedReason is the error recorded on a refresh marked abandoned.
+const AbandonedReason = "the process ended before finishing (killed, crashed or lost its database connection); its transaction was rolled back"
+
+// sweepAbandoned marks every 'running' refresh abandoned; the caller holds
+// the refresh lock.
+func sweepAbandoned(ctx context.Context, conn *pgxpool.Conn) (int64, error) {
+	tag, err := conn.Exec(ctx, `UPDATE meta.refreshes SET status = 'abandoned', finished_at = clock_timestamp(),
+		duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::bigint,
+		error = coalesce(error, $1) WHERE status = 'running'`, AbandonedReason)
+	if err != nil {
+		return 0, fmt.Errorf("refresh: mark abandoned refreshes: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 type nullDate = *time.Time
@@ -239,7 +262,7 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 		if err := tx.QueryRow(ctx, q, args...).Scan(&n); err != nil {
 			return 0, fmt.Errorf("refresh: %s: %w", table, err)
 		}
-		r.log.Debug("refresh step", "table", table, "rows", n, "duration", time.Since(t0).Round(time.Millisecond))
+		r.log.Debug("refresh step", "table", table, "rows", n, "duration_ms", time.Since(t0).Milliseconds())
 		res.Rows[table] += n
 		return n, nil
 	}
@@ -277,7 +300,7 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 		if _, err = tx.Exec(ctx, `SELECT silver.refresh_demand_daily()`); err != nil {
 			return fmt.Errorf("refresh: daily demand: %w", err)
 		}
-		r.log.Debug("refresh step", "table", "silver item resolution", "duration", time.Since(t0).Round(time.Millisecond))
+		r.log.Debug("refresh step", "table", "silver item resolution", "duration_ms", time.Since(t0).Milliseconds())
 		n, err := count(TableDimItem, `SELECT gold.refresh_dim_item()`)
 		if err != nil {
 			return err
@@ -397,7 +420,7 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 	}
 
 	if opts.beforeCommit != nil {
-		if err = opts.beforeCommit(ctx); err != nil {
+		if err = opts.beforeCommit(ctx, tx); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/internal/pglock"
@@ -406,7 +407,7 @@ func TestReadersNotBlocked(t *testing.T) {
 	defer reader.Close()
 	var seen int
 	opts := Options{}
-	opts.setBeforeCommit(func(ctx context.Context) error {
+	opts.setBeforeCommit(func(ctx context.Context, _ pgx.Tx) error {
 		// The refresh has deleted and inserted but not committed: a reader
 		// with a short lock timeout must still read the previous gold.
 		conn, err := reader.Acquire(ctx)
@@ -511,4 +512,57 @@ func TestIncrementalNewDayEqualsFull(t *testing.T) {
 			t.Errorf("%s differs between incremental and full refresh:\n%s", name, firstDiff(inc[name], full[name]))
 		}
 	}
+}
+
+// A refresh whose session dies mid-transaction (as when its process is
+// killed) leaves its meta.refreshes row 'running'; the next refresh, holding
+// the lock, marks it abandoned and applies the loads the dead one did not.
+func TestKilledRefreshIsMarkedAbandoned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	sc := newScenario()
+	for _, l := range sc.loads {
+		l(t, db.Pool)
+	}
+	opts := Options{}
+	opts.setBeforeCommit(func(ctx context.Context, tx pgx.Tx) error {
+		var pid int
+		if err := tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+			return err
+		}
+		var ok bool
+		if err := db.Pool.QueryRow(ctx, `SELECT pg_terminate_backend($1, 60000)`, pid).Scan(&ok); err != nil || !ok {
+			return fmt.Errorf("terminate the refresh's backend %d: %v %v", pid, ok, err)
+		}
+		return nil
+	})
+	killed, err := New(db.Pool, nil).Run(ctx, opts)
+	if err == nil {
+		t.Fatalf("refresh whose session was terminated: no error (%+v)", killed)
+	}
+	var status string
+	if err := db.Pool.QueryRow(ctx, `SELECT status FROM meta.refreshes WHERE refresh_id = $1`, killed.RefreshID).Scan(&status); err != nil || status != "running" {
+		t.Fatalf("killed refresh %d: status %q (%v), want it left 'running' as a dead process leaves it", killed.RefreshID, status, err)
+	}
+
+	next := run(t, db.Pool, false)
+	if next.Status != "ok" || len(next.LoadsApplied) != len(sc.loads) {
+		t.Fatalf("next refresh %+v, want every load applied", next)
+	}
+	var reason string
+	var finished, dur bool
+	if err := db.Pool.QueryRow(ctx, `SELECT status, coalesce(error, ''), finished_at IS NOT NULL, duration_ms IS NOT NULL
+		FROM meta.refreshes WHERE refresh_id = $1`, killed.RefreshID).Scan(&status, &reason, &finished, &dur); err != nil {
+		t.Fatal(err)
+	}
+	if status != "abandoned" || reason != AbandonedReason || !finished || !dur {
+		t.Errorf("killed refresh after the next one: status %q, error %q, finished %v, duration %v; want abandoned with the reason and both set",
+			status, reason, finished, dur)
+	}
+	var running int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM meta.refreshes WHERE status = 'running'`).Scan(&running); err != nil || running != 0 {
+		t.Errorf("%d refreshes still running (%v)", running, err)
+	}
+	compareGold(t, db.Pool, sc.ref)
 }
