@@ -2,13 +2,14 @@ package load
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/novacorrente/novawh/internal/pgcopy"
 
 	"github.com/novacorrente/novawh/internal/registry"
 )
@@ -238,20 +239,6 @@ type rowError struct {
 	fatal  bool // the whole file fails (bad encoding)
 }
 
-var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
-
-func appendNull(dst []byte) []byte { return append(dst, 0xff, 0xff, 0xff, 0xff) }
-
-func appendInt32Field(dst []byte, v int32) []byte {
-	dst = append(dst, 0, 0, 0, 4)
-	return binary.BigEndian.AppendUint32(dst, uint32(v))
-}
-
-func appendInt64Field(dst []byte, v int64) []byte {
-	dst = append(dst, 0, 0, 0, 8)
-	return binary.BigEndian.AppendUint64(dst, uint64(v))
-}
-
 // encodeRow appends rec as one binary COPY tuple to dst. On a row-level
 // problem it returns dst unchanged and the error.
 func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDate *bool) ([]byte, *rowError) {
@@ -262,7 +249,7 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 		return dst, &rowError{reason: fmt.Sprintf("ragged row: %d fields, the header has %d", len(rec.fields), p.nfields)}
 	}
 	start := len(dst)
-	dst = binary.BigEndian.AppendUint16(dst, uint16(len(p.targets)+2))
+	dst = pgcopy.AppendTuple(dst, len(p.targets)+2)
 	var rowDate int32
 	rowHasDate := false
 	for i := range p.targets {
@@ -280,10 +267,10 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 				if t.notNull {
 					return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: NULL not allowed (year/month empty)", t.name)}
 				}
-				dst = appendNull(dst)
+				dst = pgcopy.AppendNull(dst)
 				continue
 			}
-			dst = appendInt32Field(dst, d)
+			dst = pgcopy.AppendInt32(dst, d)
 			if i == p.dateIdx {
 				rowDate, rowHasDate = d, true
 			}
@@ -300,7 +287,7 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			if t.notNull {
 				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: NULL not allowed (empty cell)", t.name)}
 			}
-			dst = appendNull(dst)
+			dst = pgcopy.AppendNull(dst)
 			continue
 		}
 		if !rec.noNUL && bytes.IndexByte(v, 0) >= 0 {
@@ -311,8 +298,7 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			if !utf8.Valid(v) {
 				return dst[:start], &rowError{column: t.name, fatal: true, reason: fmt.Sprintf("column %s (%s): invalid UTF-8: the file is not UTF-8, set dialect.encoding (latin-1, windows-1252) for this source", t.name, t.header)}
 			}
-			dst = binary.BigEndian.AppendUint32(dst, uint32(len(v)))
-			dst = append(dst, v...)
+			dst = pgcopy.AppendBytes(dst, v)
 		case kFloat:
 			f, perr := p.num.float(v)
 			if perr != nil {
@@ -321,7 +307,7 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			if err = checkRange(t, f); err != nil {
 				return dst[:start], err
 			}
-			dst = appendInt64Field(dst, int64(math.Float64bits(f)))
+			dst = pgcopy.AppendInt64(dst, int64(math.Float64bits(f)))
 		case kInt, kInt32:
 			n, perr := p.num.int(v)
 			if perr != nil {
@@ -334,23 +320,23 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 				return dst[:start], err
 			}
 			if t.kind == kInt32 {
-				dst = appendInt32Field(dst, int32(n))
+				dst = pgcopy.AppendInt32(dst, int32(n))
 			} else {
-				dst = appendInt64Field(dst, n)
+				dst = pgcopy.AppendInt64(dst, n)
 			}
 		case kDate:
 			d, perr := p.dates.parse(v)
 			if perr != nil {
 				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: bad date %q (layouts %s)", t.name, clip(v), strings.Join(p.dates.layouts, ", "))}
 			}
-			dst = appendInt32Field(dst, d)
+			dst = pgcopy.AppendInt32(dst, d)
 			if i == p.dateIdx {
 				rowDate, rowHasDate = d, true
 			}
 		case kTimestamp, kTimestampLocal:
 			if t.lastTS != nil && bytes.Equal(v, t.lastTS) {
 				// ML metadata repeats one timestamp on every row.
-				dst = appendInt64Field(dst, t.lastMicros)
+				dst = pgcopy.AppendInt64(dst, t.lastMicros)
 				continue
 			}
 			ts, perr := parseTimestamp(p.tsLayout, v)
@@ -368,7 +354,7 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			}
 			t.lastMicros = us
 			t.lastTS = append(t.lastTS[:0], v...)
-			dst = appendInt64Field(dst, t.lastMicros)
+			dst = pgcopy.AppendInt64(dst, t.lastMicros)
 		case kBool:
 			b, ok := parseBool(v)
 			if !ok {
@@ -377,8 +363,8 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			dst = append(dst, 0, 0, 0, 1, b)
 		}
 	}
-	dst = appendInt64Field(dst, p.loadID)
-	dst = appendInt64Field(dst, rec.line)
+	dst = pgcopy.AppendInt64(dst, p.loadID)
+	dst = pgcopy.AppendInt64(dst, rec.line)
 	if rowHasDate {
 		if !*hasDate || rowDate < *minDate {
 			*minDate = rowDate
