@@ -75,22 +75,8 @@ func TestCorpusLines(t *testing.T) {
 				t.Fatalf("lines_read = %v, the file has %d physical lines", deref(lines), total)
 			}
 			tbl := l.cfg.Sources[source].Table
-			var got []int64
-			rows, err := db.Pool.Query(ctx, `SELECT _line FROM `+tbl+` WHERE _load_id = $1
+			got := column[int64](t, db.Pool, `SELECT _line FROM `+tbl+` WHERE _load_id = $1
 				UNION ALL SELECT line FROM meta.rejected_rows WHERE load_id = $1 ORDER BY 1`, r.LoadID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rows.Next() {
-				var n int64
-				if err := rows.Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, n)
-			}
-			if rows.Err() != nil {
-				t.Fatal(rows.Err())
-			}
 			want := recordStarts(t, body, l.cfg.Sources[source].Dialect.Delimiter[0], crMode)
 			if len(want) > 0 {
 				want = want[1:] // the header

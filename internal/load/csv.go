@@ -49,6 +49,17 @@ func (r *record) rawText() []byte {
 	return b
 }
 
+// splitEnds appends to fields the slices of buf that end at ends (each
+// field starts where the previous one ends).
+func splitEnds(fields [][]byte, buf []byte, ends []int) [][]byte {
+	prev := 0
+	for _, e := range ends {
+		fields = append(fields, buf[prev:e:e])
+		prev = e
+	}
+	return fields
+}
+
 // FileError is a file-level problem: the whole input fails.
 type FileError struct {
 	Line, Column int64 // 0 when not relevant

@@ -397,11 +397,7 @@ func (p *parquetReader) read() (*record, error) {
 		p.ends = append(p.ends, len(p.buf))
 		p.nulls = append(p.nulls, v.IsNull())
 	}
-	prev := 0
-	for _, e := range p.ends {
-		p.fields = append(p.fields, p.buf[prev:e:e])
-		prev = e
-	}
+	p.fields = splitEnds(p.fields, p.buf, p.ends)
 	p.rec.fields, p.rec.nulls = p.fields, p.nulls
 	return &p.rec, nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
 
-	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/pgtest"
 	"github.com/novacorrente/novawh/internal/registry"
 )
@@ -66,17 +65,7 @@ sources:
 func parquetTestLoader(t *testing.T, db *pgtest.DB) *Loader {
 	t.Helper()
 	cfg := projectConfig(t)
-	f, err := config.Parse([]byte(parquetSources), "parquet test sources")
-	if err != nil {
-		t.Fatal(err)
-	}
-	extra, err := LoadConfig(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range extra.Sources {
-		cfg.Sources[k] = v
-	}
+	addSources(t, cfg, parquetSources)
 	reg, err := registry.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -172,18 +161,7 @@ func TestParquetLogicalTypes(t *testing.T) {
 			if r.Status != "loaded" {
 				return
 			}
-			var reasons []string
-			rows, err := db.Pool.Query(ctx, `SELECT reason FROM meta.rejected_rows WHERE load_id = $1 ORDER BY line`, r.LoadID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rows.Next() {
-				var s string
-				if err := rows.Scan(&s); err != nil {
-					t.Fatal(err)
-				}
-				reasons = append(reasons, s)
-			}
+			reasons := column[string](t, db.Pool, `SELECT reason FROM meta.rejected_rows WHERE load_id = $1 ORDER BY line`, r.LoadID)
 			if len(reasons) != len(c.rejected) {
 				t.Fatalf("rejected %q, want %q", reasons, c.rejected)
 			}

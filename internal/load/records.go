@@ -115,11 +115,7 @@ func (r *recordsReader) read() (*record, error) {
 		r.ends = append(r.ends, len(r.buf))
 		r.nulls = append(r.nulls, v == nil)
 	}
-	prev := 0
-	for _, e := range r.ends {
-		r.fields = append(r.fields, r.buf[prev:e:e])
-		prev = e
-	}
+	r.fields = splitEnds(r.fields, r.buf, r.ends)
 	r.rec.fields, r.rec.nulls = r.fields, r.nulls
 	return &r.rec, nil
 }
