@@ -19,6 +19,7 @@ import (
 	"github.com/novacorrente/novawh/internal/ledger"
 	"github.com/novacorrente/novawh/internal/load"
 	"github.com/novacorrente/novawh/internal/panics"
+	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -71,6 +72,8 @@ type Options struct {
 	Today time.Time
 	// Offline skips every pull with a warning (status skipped).
 	Offline bool
+	// Progress shows each series' windows on a terminal (nil: none).
+	Progress *progress.Reporter
 }
 
 // Puller pulls external series into bronze.
@@ -261,7 +264,10 @@ func (p *Puller) pullSeries(ctx context.Context, src httpSource, s series, opts 
 	res.From, res.To = from.Format(time.DateOnly), to.Format(time.DateOnly)
 	sp, _ := parseSpan(p.cfg.common(source).Window)
 	base := p.cfg.common(source).BaseURL
-	for _, w := range chunk(from, to, sp) {
+	windows := chunk(from, to, sp)
+	task := opts.Progress.Count(fmt.Sprintf("pull %s %s", source, s.key), int64(len(windows)), "windows")
+	defer task.Done()
+	for _, w := range windows {
 		u := src.url(base, s, w)
 		out, err := p.pullWindow(ctx, src, s, w, u, log)
 		if err != nil {
@@ -271,6 +277,7 @@ func (p *Puller) pullSeries(ctx context.Context, src httpSource, s series, opts 
 			break
 		}
 		res.Windows++
+		task.Add(1)
 		if out.unchanged {
 			res.WindowsUnchanged++
 		}

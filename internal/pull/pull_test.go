@@ -5,13 +5,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/novacorrente/novawh/internal/progress"
 
 	"github.com/jackc/pgx/v5"
 
@@ -265,9 +269,15 @@ func TestSGSChunksLongSpans(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.SGS.Start = "2009-06-15"
 	e.api.setSGS("432", fixture(t, "bcb_sgs_432.json"))
-	r := one(t, e.pull(t, Options{Today: d("2025-11-11")}, SourceSGS))
+	var shown lockedBuffer
+	rep := progress.New(&shown, progress.Options{Terminal: func(io.Writer) bool { return true }, Throttle: time.Nanosecond})
+	r := one(t, e.pull(t, Options{Today: d("2025-11-11"), Progress: rep}, SourceSGS))
 	if r.Status != StatusOK || r.Windows != 2 || r.RowsLoaded != 5 {
 		t.Fatalf("result %+v", r)
+	}
+	// On a terminal the series' windows are shown as they complete.
+	if out := shown.String(); !strings.Contains(out, "pull bcb_sgs 432") || !strings.Contains(out, "(1/2)") {
+		t.Errorf("progress shown: %q", out)
 	}
 	equal(t, "requests", e.api.urls(), []string{
 		"/dados/serie/bcdata.sgs.432/dados?dataFinal=14%2F06%2F2019&dataInicial=15%2F06%2F2009&formato=json",
@@ -615,4 +625,21 @@ func TestPanicFailsOnlyItsWindow(t *testing.T) {
 	equal(t, "failed loads", rows(t, e, `SELECT status, file_name LIKE '%bcdata.sgs.432%', error LIKE '%panic in reading the bcb_sgs response: injected test panic%'
 		FROM meta.loads WHERE source = 'bcb_sgs' AND status = 'failed'`), []string{"failed|true|true"})
 	equal(t, "rows of the failed series", rows(t, e, `SELECT count(*) FROM bronze.economic_series WHERE series = '432'`), []string{"0"})
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
