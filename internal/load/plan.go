@@ -78,6 +78,9 @@ type plan struct {
 	ignored  []string // file columns not mapped to the table
 	dateIdx  int      // index in targets of the business date, -1 none
 	loadID   int64
+	// loadIDDefault: the COPY targets fill _load_id themselves (parallel
+	// stream stages), so rows do not carry it.
+	loadIDDefault bool
 	file     string // the input's name, format csv or parquet (messages)
 	format   string
 	nulls    map[string]bool
@@ -232,6 +235,19 @@ func buildPlan(src *Source, tbl *registry.Table, header []string, baseName strin
 	return p, nil
 }
 
+// dropLoadIDColumn leaves _load_id out of the COPY: the targets (stages)
+// default it to the load's id.
+func (p *plan) dropLoadIDColumn() {
+	p.loadIDDefault = true
+	cols := p.columns[:0]
+	for _, c := range p.columns {
+		if c != "_load_id" {
+			cols = append(cols, c)
+		}
+	}
+	p.columns = cols
+}
+
 // rowError is a row-level validation failure.
 type rowError struct {
 	column string
@@ -249,7 +265,7 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 		return dst, &rowError{reason: fmt.Sprintf("ragged row: %d fields, the header has %d", len(rec.fields), p.nfields)}
 	}
 	start := len(dst)
-	dst = pgcopy.AppendTuple(dst, len(p.targets)+2)
+	dst = pgcopy.AppendTuple(dst, len(p.columns))
 	var rowDate int32
 	rowHasDate := false
 	for i := range p.targets {
@@ -363,7 +379,9 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			dst = append(dst, 0, 0, 0, 1, b)
 		}
 	}
-	dst = pgcopy.AppendInt64(dst, p.loadID)
+	if !p.loadIDDefault {
+		dst = pgcopy.AppendInt64(dst, p.loadID)
+	}
 	dst = pgcopy.AppendInt64(dst, rec.line)
 	if rowHasDate {
 		if !*hasDate || rowDate < *minDate {

@@ -146,6 +146,9 @@ func (j *job) load(ctx context.Context, meta resolvedMeta, ml bool) (ledger.Coun
 	if err != nil {
 		return ledger.Counts{}, err
 	}
+	if len(j.stages) > 0 {
+		p.dropLoadIDColumn()
+	}
 	rej := &spill{limit: 4 << 20}
 	defer rej.close()
 	st, err := j.l.stream(ctx, p, rr, rej, targets, func() bool { return in.skipID.Load() != 0 })

@@ -202,8 +202,15 @@ func newDateParser(layouts []string) *dateParser {
 
 var errBadDate = errors.New("bad date")
 
+var monthDays = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// daysIn is the number of days of a month (1-12) of the proleptic
+// Gregorian calendar.
 func daysIn(year, month int) int {
-	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return monthDays[month]
 }
 
 func atoiFixed(b []byte) (int, bool) {

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"time"
 	"strconv"
 	"testing"
 )
@@ -67,6 +68,17 @@ func TestThousandsGrouping(t *testing.T) {
 		n, err := p.int([]byte(c.in))
 		if c.ok && c.want == float64(int64(c.want)) && (err != nil || n != int64(c.want)) {
 			t.Errorf("int(%q) = %d, %v", c.in, n, err)
+		}
+	}
+}
+
+func TestDaysIn(t *testing.T) {
+	t.Parallel()
+	for y := 1; y <= 2400; y++ {
+		for m := 1; m <= 12; m++ {
+			if got, want := daysIn(y, m), time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day(); got != want {
+				t.Fatalf("daysIn(%d, %d) = %d, want %d", y, m, got, want)
+			}
 		}
 	}
 }
