@@ -673,6 +673,8 @@ type MetaLoad struct {
 	Error        *string            `json:"error"`
 	StartedAt    pgtype.Timestamptz `json:"started_at"`
 	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
+	// Physical lines of a CSV input read by the loader (header and empty lines included); NULL for Parquet and API inputs.
+	LinesRead *int64 `json:"lines_read"`
 }
 
 // One row per novawh refresh: mode, loads applied, date windows recomputed, rows written per gold table, duration, outcome.
