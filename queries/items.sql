@@ -3,12 +3,17 @@
 -- name: ListItems :many
 -- One page of items ordered by item_id. pattern is an ILIKE pattern matched
 -- against the name and the item_id (NULL lists every item).
-SELECT item_id, name, category, sku
-FROM gold.dim_item
+-- has_forecast: the item has item-level forecasts; last_demand_date: its
+-- last day of item-level demand (NULL: none). Both are index lookups per
+-- item of the page.
+SELECT d.item_id, d.name, d.category, d.sku,
+       EXISTS (SELECT 1 FROM gold.fact_forecast f WHERE f.item_id = d.item_id AND f.site_id = 'ALL') AS has_forecast,
+       (SELECT max(x.date) FROM gold.fact_demand x WHERE x.item_id = d.item_id AND x.site_id = 'ALL')::date AS last_demand_date
+FROM gold.dim_item d
 WHERE sqlc.narg(pattern)::text IS NULL
-   OR name ILIKE sqlc.narg(pattern)::text
-   OR item_id ILIKE sqlc.narg(pattern)::text
-ORDER BY item_id
+   OR d.name ILIKE sqlc.narg(pattern)::text
+   OR d.item_id ILIKE sqlc.narg(pattern)::text
+ORDER BY d.item_id
 LIMIT sqlc.arg(page_limit)::int OFFSET sqlc.arg(page_offset)::int;
 
 -- name: CountItems :one

@@ -84,7 +84,7 @@ func (s *Sender) Send(ctx context.Context, text string) error {
 		if !retry || i == attempts {
 			break
 		}
-		s.Log.Warn("alert failed, retrying", "webhook_host", host, "attempt", i, "err", err, "pause", pause)
+		s.Log.Warn("alert failed, retrying", "webhook_host", host, "attempt", i, "err", err, "pause_ms", pause.Milliseconds())
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("alert to %s: %w (last error: %v)", host, ctx.Err(), last)

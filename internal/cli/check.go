@@ -9,8 +9,6 @@ import (
 	"github.com/novacorrente/novawh/internal/quality"
 )
 
-func init() { register(newCheckCmd) }
-
 func newCheckCmd(app *App) *cobra.Command {
 	var cfg quality.Config
 	cmd := &cobra.Command{
@@ -60,5 +58,5 @@ Exit status: 0 when every error-level check passes, 3 when one fails.`,
 	cmd.Flags().DurationVar(&cfg.FreshnessMaxAge, "max-age", 48*time.Hour, "freshness: largest age of a source's latest business date")
 	cmd.Flags().StringVar(&cfg.FreshnessLevel, "freshness-level", quality.LevelWarn, "level of freshness failures: error, warn or info")
 	cmd.Flags().Float64Var(&cfg.MaxKeyNullRatio, "max-key-null-ratio", 0.01, "largest share of a source's rows without a key")
-	return cmd
+	return pipeline(cmd)
 }

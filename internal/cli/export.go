@@ -11,12 +11,11 @@ import (
 	"github.com/novacorrente/novawh/internal/export"
 )
 
-func init() { register(newExportCmd) }
-
 func newExportCmd(app *App) *cobra.Command {
 	var (
 		asJSON bool
-		opts   export.Options
+		full   bool
+		c      = export.DefaultConfig() // flags, then the export section
 	)
 	cmd := &cobra.Command{
 		Use:   "export",
@@ -51,37 +50,22 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
   AWS_ENDPOINT_URL=http://127.0.0.1:9000 novawh export --to s3://nova-gold/warehouse --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := config.Load(app.ConfigPath)
+			r, err := app.Resolver(cmd)
 			if err != nil {
+				return err
+			}
+			if err := r.Resolve("export", &c,
+				config.Bind(&c.To, "to", ""),
+				config.Bind(&c.Tables, "tables", ""),
+				config.Bind(&c.PartitionBy, "partition-by", ""),
+				config.Bind(&c.Compression, "compression", ""),
+				config.Bind(&c.RowGroupRows, "row-group-rows", ""),
+				config.Bind(&c.MaxRowsPerFile, "max-rows-per-file", ""),
+				config.Bind(&c.Workers, "workers", "")); err != nil {
 				return Usage(err)
 			}
-			var c export.Config
-			if err := f.Decode("export", &c); err != nil {
-				return Usage(err)
-			}
-			fromFile := c.Options()
-			fl := cmd.Flags()
-			if !fl.Changed("to") && fromFile.To != "" {
-				opts.To = fromFile.To
-			}
-			if !fl.Changed("tables") {
-				opts.Tables = fromFile.Tables
-			}
-			if !fl.Changed("partition-by") && fromFile.PartitionBy != "" {
-				opts.PartitionBy = fromFile.PartitionBy
-			}
-			if !fl.Changed("compression") && fromFile.Compression != "" {
-				opts.Compression = fromFile.Compression
-			}
-			if !fl.Changed("row-group-rows") && fromFile.RowGroupRows != 0 {
-				opts.RowGroupRows = fromFile.RowGroupRows
-			}
-			if !fl.Changed("max-rows-per-file") && fromFile.MaxRowsPerFile != 0 {
-				opts.MaxRowsPerFile = fromFile.MaxRowsPerFile
-			}
-			if !fl.Changed("workers") && fromFile.Workers != 0 {
-				opts.Workers = fromFile.Workers
-			}
+			opts := c.Options()
+			opts.Full = full
 			reg, err := app.Registry()
 			if err != nil {
 				return err
@@ -119,14 +103,14 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.To, "to", export.DefaultTo, "target: a folder, or s3://bucket/prefix (s3:// alone: bucket nova-gold)")
-	fl.StringSliceVar(&opts.Tables, "tables", nil, "gold tables to export, comma-separated (default: every gold table of the registry)")
-	fl.BoolVar(&opts.Full, "full", false, "rewrite every partition, not only those changed since the last export")
-	fl.StringVar(&opts.PartitionBy, "partition-by", export.DefaultPartitionBy, "partition facts and aggregates by day or month")
-	fl.StringVar(&opts.Compression, "compression", export.DefaultCompression, "Parquet compression: snappy or zstd")
-	fl.IntVar(&opts.RowGroupRows, "row-group-rows", export.DefaultRowGroupRows, "rows per Parquet row group")
-	fl.Int64Var(&opts.MaxRowsPerFile, "max-rows-per-file", export.DefaultMaxRowsPerFile, "start a new part file in a partition after this many rows")
-	fl.IntVar(&opts.Workers, "workers", export.DefaultWorkers, "partitions read and written at once (one database connection each)")
+	fl.StringVar(&c.To, "to", c.To, "target: a folder, or s3://bucket/prefix (s3:// alone: bucket nova-gold)")
+	fl.StringSliceVar(&c.Tables, "tables", nil, "gold tables to export, comma-separated (default: every gold table of the registry)")
+	fl.BoolVar(&full, "full", false, "rewrite every partition, not only those changed since the last export")
+	fl.StringVar(&c.PartitionBy, "partition-by", c.PartitionBy, "partition facts and aggregates by day or month")
+	fl.StringVar(&c.Compression, "compression", c.Compression, "Parquet compression: snappy or zstd")
+	fl.IntVar(&c.RowGroupRows, "row-group-rows", c.RowGroupRows, "rows per Parquet row group")
+	fl.Int64Var(&c.MaxRowsPerFile, "max-rows-per-file", c.MaxRowsPerFile, "start a new part file in a partition after this many rows")
+	fl.IntVar(&c.Workers, "workers", c.Workers, "partitions read and written at once (one database connection each)")
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	return cmd
+	return pipeline(cmd)
 }

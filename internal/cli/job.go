@@ -2,10 +2,9 @@ package cli
 
 import (
 	"log/slog"
-	"os"
 
-	"github.com/novacorrente/novawh/internal/alert"
-	"github.com/novacorrente/novawh/internal/config"
+	"github.com/spf13/cobra"
+
 	"github.com/novacorrente/novawh/internal/dbconn"
 	nightly "github.com/novacorrente/novawh/internal/run"
 )
@@ -14,7 +13,9 @@ import (
 // command line (`novawh run`), the scheduler (`serve --schedule`) and the
 // API's refresh endpoint.
 type jobSpec struct {
-	Webhook string // "" falls back to NOVAWH_ALERT_WEBHOOK, then run.alert.webhook
+	// Cmd is the command whose flags take part in the run configuration
+	// (nil: none, as for the API's jobs).
+	Cmd     *cobra.Command
 	Trigger string // cli, schedule or api
 	Log     *slog.Logger
 	// Edit, when set, adjusts the run configuration before it is used
@@ -22,15 +23,16 @@ type jobSpec struct {
 	Edit func(*nightly.Config) error
 }
 
-// newNightlyJob builds the nightly job from the configuration file (--config), the
-// global flags and the alert settings. The caller sets Pool and Opts.
-// Configuration problems are usage errors (exit 2).
+// newNightlyJob builds the nightly job from the run configuration (flags,
+// environment, the file of --config: nightly.ResolveConfig) and the global
+// flags. The caller sets Pool and Opts. Configuration problems are usage
+// errors (exit 2).
 func newNightlyJob(app *App, spec jobSpec) (*nightly.Job, error) {
-	file, err := config.Load(app.ConfigPath)
+	r, err := app.Resolver(spec.Cmd)
 	if err != nil {
-		return nil, Usage(err)
+		return nil, err
 	}
-	cfg, err := nightly.LoadConfig(file)
+	cfg, err := nightly.ResolveConfig(r)
 	if err != nil {
 		return nil, Usage(err)
 	}
@@ -38,16 +40,6 @@ func newNightlyJob(app *App, spec jobSpec) (*nightly.Job, error) {
 		if err := spec.Edit(cfg); err != nil {
 			return nil, Usage(err)
 		}
-	}
-	webhook := spec.Webhook
-	if webhook == "" {
-		webhook = os.Getenv(alert.EnvWebhook)
-	}
-	if webhook == "" {
-		webhook = cfg.Alert.Webhook
-	}
-	if err := alert.Validate(webhook); err != nil {
-		return nil, Usage(err)
 	}
 	reg, err := app.Registry()
 	if err != nil {
@@ -61,8 +53,6 @@ func newNightlyJob(app *App, spec jobSpec) (*nightly.Job, error) {
 	if log == nil {
 		log = app.Logger()
 	}
-	sender := alert.New(webhook, log)
-	sender.Attempts, sender.Backoff = cfg.Alert.Attempts, cfg.Alert.Backoff
-	return &nightly.Job{ConnConfig: pcfg.ConnConfig, Registry: reg, File: file, Config: cfg,
-		Log: log, Alert: sender, Trigger: spec.Trigger}, nil
+	return &nightly.Job{ConnConfig: pcfg.ConnConfig, Registry: reg, File: r.File, Config: cfg,
+		Log: log, Alert: cfg.NewAlert(log), Trigger: spec.Trigger}, nil
 }

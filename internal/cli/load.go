@@ -8,13 +8,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
-	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/load"
 )
-
-func init() { register(newLoadCmd) }
 
 func newLoadCmd(app *App) *cobra.Command {
 	var (
@@ -79,9 +75,9 @@ Exit status: 0 when every file loaded or was skipped, 1 when any failed,
 				opts.MaxRejectRatio = 1e-12
 			}
 			opts.Force = force
-			f, err := config.Load(app.ConfigPath)
+			f, err := app.Config()
 			if err != nil {
-				return Usage(err)
+				return err
 			}
 			cfg, err := load.LoadConfig(f)
 			if err != nil {
@@ -102,9 +98,7 @@ Exit status: 0 when every file loaded or was skipped, 1 when any failed,
 				return err
 			}
 			if !asJSON {
-				if fd, ok := app.Stderr.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(fd.Fd())) {
-					opts.Progress = app.Stderr
-				}
+				opts.Progress = app.Progress()
 			}
 			l := load.New(pool, reg, cfg, app.Logger())
 			results, err := l.LoadPaths(cmd.Context(), source, args, opts)
@@ -158,7 +152,7 @@ Exit status: 0 when every file loaded or was skipped, 1 when any failed,
 	fl.StringVar(&opts.Meta.DatasetID, "dataset-id", "", "ML metadata: dataset_id for files without that column")
 	fl.IntVar(&opts.Streams, "streams", 0, "parallel COPY streams (0: 2 for CSV files of 32 MiB and more, else 1; at most 8)")
 	fl.StringVar(&asOf, "as-of", "", "date (2006-01-02) for sources whose date column falls back to as_of (inventory snapshots)")
-	return cmd
+	return pipeline(cmd)
 }
 
 func parseTimeFlag(s string) (time.Time, error) {

@@ -9,9 +9,14 @@ import (
 
 	"github.com/novacorrente/novawh/internal/migrate"
 	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/testbin"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Run(m)
+	testbin.Cleanup()
+	os.Exit(code)
+}
 
 // The migrate and registry commands against a real, initially empty database.
 func TestMigrateCommands(t *testing.T) {

@@ -15,8 +15,6 @@ import (
 	"github.com/novacorrente/novawh/internal/pull"
 )
 
-func init() { register(newPullCmd) }
-
 func newPullCmd(app *App) *cobra.Command {
 	var (
 		all      bool
@@ -81,22 +79,21 @@ failed, 2 on usage or configuration errors.`,
 			if !opts.From.IsZero() && !opts.To.IsZero() && opts.From.After(opts.To) {
 				return Usage(fmt.Errorf("--from %s is after --to %s", from, to))
 			}
-			// An explicit --offline=true|false beats NOVAWH_OFFLINE.
-			opts.Offline = offline
-			if !cmd.Flags().Changed("offline") {
-				opts.Offline = pull.OfflineFromEnv()
+			r, err := app.Resolver(cmd)
+			if err != nil {
+				return err
 			}
-
-			f, err := config.Load(app.ConfigPath)
+			cfg, err := pull.LoadConfig(r.File)
 			if err != nil {
 				return Usage(err)
 			}
-			cfg, err := pull.LoadConfig(f)
-			if err != nil {
+			// --offline=true|false beats NOVAWH_OFFLINE; --timeout beats pull.timeout.
+			if err := r.Resolve("", &opts, config.Bind(&opts.Offline, "offline", pull.EnvOffline),
+				config.Bind(&cfg.Timeout, "timeout", "")); err != nil {
 				return Usage(err)
 			}
-			if timeout > 0 {
-				cfg.Timeout = timeout
+			if cfg.Timeout <= 0 {
+				return Usage(fmt.Errorf("--timeout %s must be positive", cfg.Timeout))
 			}
 			for _, b := range baseURLs {
 				src, u, ok := strings.Cut(b, "=")
@@ -137,7 +134,7 @@ failed, 2 on usage or configuration errors.`,
 				return err
 			}
 			var popts []pull.Option
-			lcfg, err := load.LoadConfig(f)
+			lcfg, err := load.LoadConfig(r.File)
 			if err != nil {
 				return Usage(err)
 			}
@@ -161,7 +158,7 @@ failed, 2 on usage or configuration errors.`,
 	fl.BoolVar(&asJSON, "json", false, "print a JSON summary {results: [...], failed: N} on stdout")
 	fl.BoolVar(&offline, "offline", false, "skip every pull with a warning and exit 0 (default from NOVAWH_OFFLINE=1; --offline=false forces pulls)")
 	fl.DurationVar(&timeout, "timeout", 0, "per-request timeout (default: pull.timeout of the configuration, 60s)")
-	return cmd
+	return pipeline(cmd)
 }
 
 func parseDay(flag, s string) (time.Time, error) {

@@ -10,8 +10,6 @@ import (
 	"github.com/novacorrente/novawh/internal/refresh"
 )
 
-func init() { register(newRefreshCmd) }
-
 func newRefreshCmd(app *App) *cobra.Command {
 	var opts refresh.Options
 	cmd := &cobra.Command{
@@ -67,5 +65,5 @@ per gold table, duration) and every rewritten window in meta.gold_changes.`,
 	}
 	cmd.Flags().BoolVar(&opts.Full, "full", false, "rebuild silver keys and every gold table from all of bronze")
 	cmd.Flags().BoolVar(&opts.NoWait, "no-wait", false, "exit at once (status busy) when another refresh is running instead of waiting")
-	return cmd
+	return pipeline(cmd)
 }

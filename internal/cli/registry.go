@@ -8,8 +8,6 @@ import (
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
-func init() { register(newRegistryCmd) }
-
 func newRegistryCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "registry",

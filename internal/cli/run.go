@@ -4,22 +4,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	nightly "github.com/novacorrente/novawh/internal/run"
 )
 
-func init() { register(newRunCmd) }
-
 func newRunCmd(app *App) *cobra.Command {
 	var (
-		webhook   string
 		asJSON    bool
 		opts      nightly.Options
 		inputs    []string
 		inputsDir string
 		meta      nightly.Input
+		// Settings of the run section: nightly.ResolveConfig reads them
+		// from the flags (they beat the environment and the file).
+		webhook, exportTo      string
+		offline, full, warning bool
+		wait                   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -67,10 +70,11 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if opts.LockWait < 0 {
+			if wait < 0 {
 				return Usage(errors.New("--wait must not be negative"))
 			}
-			job, err := newNightlyJob(app, jobSpec{Webhook: webhook, Trigger: "cli",
+			opts.Full = full
+			job, err := newNightlyJob(app, jobSpec{Cmd: cmd, Trigger: "cli",
 				Edit: func(cfg *nightly.Config) error {
 					if len(inputs) == 0 && inputsDir == "" {
 						return nil
@@ -93,6 +97,9 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 				return err
 			}
 			job.Opts = opts
+			if !asJSON {
+				job.Progress = app.Progress()
+			}
 			pool, err := app.Pool(ctx)
 			if err != nil {
 				var se *nightly.StartError
@@ -139,11 +146,11 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "print the run report as JSON instead of a table")
-	f.BoolVar(&opts.Offline, "offline", false, "skip every API pull with a warning (no network); files are still loaded")
+	f.BoolVar(&offline, "offline", false, "skip every API pull with a warning (no network); files are still loaded")
 	f.BoolVar(&opts.SkipPull, "skip-pull", false, "do not run the pull step at all")
 	f.BoolVar(&opts.SkipExport, "skip-export", false, "do not export to Parquet")
-	f.BoolVar(&opts.Full, "full", false, "full refresh of silver and gold and a full export (default: incremental)")
-	f.StringVar(&opts.ExportTo, "export-to", "", "export target folder or s3://bucket/prefix (default run.export.to, else exports)")
+	f.BoolVar(&full, "full", false, "full refresh of silver and gold and a full export (default: incremental)")
+	f.StringVar(&exportTo, "export-to", "", "export target folder or s3://bucket/prefix (default run.export.to, else exports)")
 	f.StringArrayVar(&inputs, "input", nil, "SOURCE=PATH[,PATH...]: load these files, folders or globs into SOURCE instead of run.inputs (repeatable)")
 	f.StringVar(&inputsDir, "inputs-dir", "", "load every sub-folder of this folder into the source it is named after, instead of run.inputs (e.g. data/raw/samples)")
 	f.StringVar(&meta.ModelVersion, "model-version", "", "ML metadata for --input files that lack it (as novawh load)")
@@ -151,9 +158,9 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 	f.StringVar(&meta.MLSource, "ml-source", "", "ML metadata for --input files that lack it")
 	f.StringVar(&meta.DatasetID, "dataset-id", "", "ML metadata for --input files that lack it")
 	f.StringVar(&webhook, "alert-webhook", "", "POST a Slack-compatible JSON alert here on failure (default $NOVAWH_ALERT_WEBHOOK, then run.alert.webhook)")
-	f.BoolVar(&opts.AlertOnWarning, "alert-on-warning", false, "also alert when the run succeeds with warnings (rejected rows, quality warnings, skipped pulls)")
-	f.DurationVar(&opts.LockWait, "wait", 0, "when another run is in progress, wait up to this long for it (0: exit at once with code 0)")
-	return cmd
+	f.BoolVar(&warning, "alert-on-warning", false, "also alert when the run succeeds with warnings (rejected rows, quality warnings, skipped pulls)")
+	f.DurationVar(&wait, "wait", 0, "when another run is in progress, wait up to this long for it (0: exit at once with code 0)")
+	return pipeline(cmd)
 }
 
 // runWriteSkipped prints the --json answer of a run skipped because another

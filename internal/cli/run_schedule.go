@@ -5,37 +5,39 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/spf13/cobra"
+
 	nightly "github.com/novacorrente/novawh/internal/run"
 	"github.com/novacorrente/novawh/internal/schedule"
+	"github.com/novacorrente/novawh/internal/serve"
 )
 
 // startRunSchedule starts the nightly job's in-process scheduler for
-// `novawh serve --schedule`. spec and tz default to run.schedule and
-// run.schedule_tz of the configuration; with no schedule at all it does
-// nothing. The returned wait function blocks until the scheduler (and a
-// job it is running, which is cancelled with ctx) has stopped.
-func startRunSchedule(ctx context.Context, app *App, spec, tz string) (wait func(), err error) {
+// `novawh serve --schedule`: the schedule and its zone are run.schedule and
+// run.schedule_tz, which --schedule and --schedule-tz of cmd beat; with no
+// schedule at all it does nothing. The returned wait function blocks until
+// the scheduler (and a job it is running, which is cancelled with ctx) has
+// stopped.
+//
+// Each run goes through through (serve's job runner: a panic becomes a
+// failed job, the run is listed with the API's refresh jobs).
+func startRunSchedule(ctx context.Context, app *App, cmd *cobra.Command, through func(context.Context, func(context.Context) (any, error)) error) (wait func(), err error) {
 	noop := func() {}
 	log := app.Logger().With("component", "schedule")
-	tmpl, err := newNightlyJob(app, jobSpec{Trigger: "schedule", Log: log})
+	tmpl, err := newNightlyJob(app, jobSpec{Cmd: cmd, Trigger: "schedule", Log: log})
 	if err != nil {
 		return noop, err
 	}
-	if spec == "" {
-		spec = tmpl.Config.Schedule
-	}
-	if tz == "" {
-		tz = tmpl.Config.ScheduleTZ
-	}
+	spec, tz := tmpl.Config.Schedule, tmpl.Config.ScheduleTZ
 	if spec == "" {
 		return noop, nil
 	}
-	job := func(ctx context.Context) {
+	run := func(ctx context.Context) (any, error) {
 		j := *tmpl
 		pool, err := app.Pool(ctx)
 		if err != nil {
 			_ = j.StartFailed(ctx, err)
-			return
+			return nil, err
 		}
 		j.Pool = pool
 		rep, err := j.Execute(ctx)
@@ -47,6 +49,12 @@ func startRunSchedule(ctx context.Context, app *App, spec, tz string) (wait func
 			log.Error("scheduled run did not start", "err", err)
 		default:
 			log.Info("scheduled run done", "run_id", rep.RunID, "status", rep.Status, "exit_code", rep.ExitCode)
+		}
+		return serve.JobResult(rep, err)
+	}
+	job := func(ctx context.Context) {
+		if err := through(ctx, run); err != nil {
+			log.Warn("scheduled run not started", "err", err)
 		}
 	}
 	s, err := schedule.New(spec, tz, job, log)

@@ -1,54 +1,41 @@
 package cli
 
 import (
-	"fmt"
-	"os"
-	"time"
+	"context"
 
 	"github.com/spf13/cobra"
 
+	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/serve"
 )
 
-func init() { register(newServeCmd) }
+// EnvAPIToken enables POST /api/v1/data/refresh with this token.
+const EnvAPIToken = "NOVAWH_API_TOKEN"
 
-// serveConfig is the serve: section of novawh.yaml.
-type serveConfig struct {
-	Addr             string        `yaml:"addr"`
-	ReaderRole       string        `yaml:"reader_role"`
-	StatementTimeout time.Duration `yaml:"statement_timeout"`
-	RequestTimeout   time.Duration `yaml:"request_timeout"`
-	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout"`
-	MaxSpanDays      int           `yaml:"max_span_days"`
-	MaxItemIDs       int           `yaml:"max_item_ids"`
-	MaxPageSize      int           `yaml:"max_page_size"`
-	CacheTTL         time.Duration `yaml:"cache_ttl"`
-	CacheMaxEntries  int           `yaml:"cache_max_entries"`
-	MaxConns         int32         `yaml:"max_conns"`
-	ParquetDir       string        `yaml:"parquet_dir"`
-	RefreshSources   []string      `yaml:"refresh_sources"`
+// serveSettings binds the serve section's fields (serve.Config) to the
+// command's flags and the environment.
+func serveSettings(c *serve.Config) []config.Setting {
+	return []config.Setting{
+		config.Bind(&c.Addr, "addr", ""),
+		config.Bind(&c.ReaderRole, "reader-role", ""),
+		config.Bind(&c.StatementTimeout, "statement-timeout", ""),
+		config.Bind(&c.RequestTimeout, "request-timeout", ""),
+		config.Bind(&c.ShutdownTimeout, "shutdown-timeout", ""),
+		config.Bind(&c.MaxSpanDays, "max-span-days", ""),
+		config.Bind(&c.MaxItemIDs, "max-item-ids", ""),
+		config.Bind(&c.MaxPageSize, "max-page-size", ""),
+		config.Bind(&c.CacheTTL, "cache-ttl", ""),
+		config.Bind(&c.CacheMaxEntries, "cache-max-entries", ""),
+		config.Bind(&c.CacheMaxBytes, "cache-max-bytes", ""),
+		config.Bind(&c.MaxConns, "max-conns", ""),
+		config.Bind(&c.ParquetDir, "parquet-dir", ""),
+		config.Bind(&c.APIToken, "", EnvAPIToken),
+	}
 }
 
-// NewServeRefresher, when set (by the command that owns load+refresh),
-// builds the job POST /api/v1/data/refresh runs. It gets the writer pool's
-// App, never the API's read-only pool. Nil leaves the endpoint disabled.
-var NewServeRefresher func(app *App) (serve.Refresher, error)
-
 func newServeCmd(app *App) *cobra.Command {
-	c := serveConfig{
-		Addr:             serve.DefaultAddr,
-		StatementTimeout: 5 * time.Second,
-		RequestTimeout:   serve.DefaultRequestTimeout,
-		ShutdownTimeout:  serve.DefaultShutdownTimeout,
-		MaxSpanDays:      serve.DefaultMaxSpanDays,
-		MaxItemIDs:       serve.DefaultMaxItemIDs,
-		MaxPageSize:      serve.DefaultMaxPageSize,
-		CacheTTL:         serve.DefaultCacheTTL,
-		CacheMaxEntries:  serve.DefaultCacheEntries,
-		MaxConns:         10,
-		ParquetDir:       "exports",
-	}
+	c := serve.DefaultConfig()
 	var schedSpec, schedTZ string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -61,8 +48,8 @@ func newServeCmd(app *App) *cobra.Command {
   GET  /api/v1/aggregates?item_ids=a,b&window=7|30&start=&end=[&source=]
   GET  /api/v1/inventory/{id}[?date=YYYY-MM-DD]
   POST /api/v1/data/refresh            (token: Authorization: Bearer or X-API-Key)
-  GET  /api/v1/data/refresh/{job_id}
-  GET  /health
+  GET  /api/v1/data/refresh[/{job_id}] (token)
+  GET  /health                         (details with the token)
 
 Item ids go percent-encoded in the path (a space is %20, a slash %2F).
 Item-level endpoints read the site_id = 'ALL' rows of gold.
@@ -81,70 +68,45 @@ on that cron schedule, in --schedule-tz (default America/Sao_Paulo); the
 defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := config.Load(app.ConfigPath)
+			r, err := app.Resolver(cmd)
 			if err != nil {
+				return err
+			}
+			if err := r.Resolve("serve", &c, serveSettings(&c)...); err != nil {
 				return Usage(err)
 			}
-			fileCfg := c
-			if err := f.Decode("serve", &fileCfg); err != nil {
-				return Usage(err)
-			}
-			// Flags beat the file: take the file's value only for flags not set.
-			fl := cmd.Flags()
-			pick := func(name string, apply func()) {
-				if !fl.Changed(name) {
-					apply()
-				}
-			}
-			pick("addr", func() { c.Addr = fileCfg.Addr })
-			pick("reader-role", func() { c.ReaderRole = fileCfg.ReaderRole })
-			pick("statement-timeout", func() { c.StatementTimeout = fileCfg.StatementTimeout })
-			pick("request-timeout", func() { c.RequestTimeout = fileCfg.RequestTimeout })
-			pick("shutdown-timeout", func() { c.ShutdownTimeout = fileCfg.ShutdownTimeout })
-			pick("max-span-days", func() { c.MaxSpanDays = fileCfg.MaxSpanDays })
-			pick("max-item-ids", func() { c.MaxItemIDs = fileCfg.MaxItemIDs })
-			pick("max-page-size", func() { c.MaxPageSize = fileCfg.MaxPageSize })
-			pick("cache-ttl", func() { c.CacheTTL = fileCfg.CacheTTL })
-			pick("cache-max-entries", func() { c.CacheMaxEntries = fileCfg.CacheMaxEntries })
-			pick("max-conns", func() { c.MaxConns = fileCfg.MaxConns })
-			pick("parquet-dir", func() { c.ParquetDir = fileCfg.ParquetDir })
-			c.RefreshSources = fileCfg.RefreshSources
-			if err := checkServeConfig(c); err != nil {
+			if err := c.Validate(); err != nil {
 				return Usage(err)
 			}
 
 			log := app.Logger().With("component", "serve")
 			ctx := cmd.Context()
-			pool, err := serve.OpenPool(ctx, app.DSN(), serve.PoolOptions{
-				ReaderRole: c.ReaderRole, StatementTimeout: c.StatementTimeout, MaxConns: c.MaxConns,
-			}, log)
+			pool, err := api.OpenPool(ctx, app.DSN(), c.PoolOptions(), log)
 			if err != nil {
 				return err
 			}
 			defer pool.Close()
-			var refresher serve.Refresher
-			if NewServeRefresher != nil {
-				if refresher, err = NewServeRefresher(app); err != nil {
-					return err
-				}
+			// The refresh endpoint runs the nightly job through the
+			// command's writer pool, never the API's read-only one.
+			refresher, err := newServeRefresher(app)
+			if err != nil {
+				return err
 			}
-			srv, err := serve.New(serve.Options{
-				Pool: pool, Logger: log, Addr: c.Addr,
-				MaxSpanDays: c.MaxSpanDays, MaxItemIDs: c.MaxItemIDs, MaxPageSize: c.MaxPageSize,
-				CacheTTL: c.CacheTTL, CacheDisabled: c.CacheTTL == 0, CacheMaxEntries: c.CacheMaxEntries,
-				RequestTimeout: c.RequestTimeout, ShutdownTimeout: c.ShutdownTimeout,
-				APIToken: os.Getenv("NOVAWH_API_TOKEN"), Refresher: refresher, RefreshSources: c.RefreshSources,
-				ParquetDir: c.ParquetDir,
+			opts := c.HandlerOptions()
+			opts.Logger, opts.APIToken, opts.Refresher = log, c.APIToken, refresher
+			srv, err := api.New(pool, opts)
+			if err != nil {
+				return err
+			}
+			waitSched, err := startRunSchedule(ctx, app, cmd, func(ctx context.Context, run func(context.Context) (any, error)) error {
+				_, err := srv.RunJob(ctx, "nightly", run)
+				return err
 			})
 			if err != nil {
 				return err
 			}
-			waitSched, err := startRunSchedule(ctx, app, schedSpec, schedTZ)
-			if err != nil {
-				return err
-			}
 			defer waitSched()
-			return srv.Run(ctx)
+			return serve.Run(ctx, c.Addr, srv, serve.ServeOptions{Log: log, RequestTimeout: c.RequestTimeout, ShutdownTimeout: c.ShutdownTimeout})
 		},
 	}
 	fl := cmd.Flags()
@@ -158,23 +120,10 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 	fl.IntVar(&c.MaxPageSize, "max-page-size", c.MaxPageSize, "largest limit of GET /api/v1/items")
 	fl.DurationVar(&c.CacheTTL, "cache-ttl", c.CacheTTL, "life of a cached response (0 disables the cache)")
 	fl.IntVar(&c.CacheMaxEntries, "cache-max-entries", c.CacheMaxEntries, "most responses kept in the cache")
+	fl.Int64Var(&c.CacheMaxBytes, "cache-max-bytes", c.CacheMaxBytes, "most bytes the cache holds (a response over 1/8 of it is served, not cached)")
 	fl.Int32Var(&c.MaxConns, "max-conns", c.MaxConns, "size of the API's connection pool")
 	fl.StringVar(&c.ParquetDir, "parquet-dir", c.ParquetDir, "Parquet export folder checked by /health (\"\" = not checked)")
 	fl.StringVar(&schedSpec, "schedule", "", "also run the nightly job on this cron schedule, e.g. \"0 2 * * *\" (default run.schedule; \"\" = none)")
 	fl.StringVar(&schedTZ, "schedule-tz", "", "time zone of --schedule (default run.schedule_tz, else America/Sao_Paulo)")
-	return cmd
-}
-
-func checkServeConfig(c serveConfig) error {
-	switch {
-	case c.Addr == "":
-		return fmt.Errorf("serve: addr is empty")
-	case c.StatementTimeout < 0, c.RequestTimeout <= 0, c.ShutdownTimeout <= 0:
-		return fmt.Errorf("serve: statement_timeout must be >= 0 and request_timeout, shutdown_timeout > 0")
-	case c.MaxSpanDays <= 0, c.MaxItemIDs <= 0, c.MaxPageSize <= 0, c.CacheMaxEntries <= 0, c.MaxConns <= 0:
-		return fmt.Errorf("serve: max_span_days, max_item_ids, max_page_size, cache_max_entries and max_conns must be positive")
-	case c.CacheTTL < 0:
-		return fmt.Errorf("serve: cache_ttl must not be negative (0 disables the cache)")
-	}
-	return nil
+	return pipeline(cmd)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/novacorrente/novawh/internal/pgtest"
 	nightly "github.com/novacorrente/novawh/internal/run"
+	"github.com/novacorrente/novawh/internal/serve"
 )
 
 // The API's refresh job is the nightly job without pull and export: it
@@ -44,7 +45,7 @@ func TestServeRefresherRunsTheJob(t *testing.T) {
 	if _, err := r.Refresh(ctx, "nonsense", false); err == nil {
 		t.Fatal("unknown source accepted")
 	}
-	summary, err := r.Refresh(ctx, RefreshSourceML, false)
+	summary, err := r.Refresh(ctx, serve.RefreshSourceML, false)
 	if err != nil {
 		t.Fatalf("refresh job: %v", err)
 	}

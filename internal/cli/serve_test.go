@@ -59,7 +59,7 @@ func TestServeCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(t.TempDir(), "novawh.yaml")
-	if err := os.WriteFile(cfg, []byte("version: 1\nserve:\n  reader_role: novawh_reader\n  max_item_ids: 2\n  max_span_days: 10\n  cache_ttl: 0s\n  parquet_dir: \"\"\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("version: 1\nserve:\n  reader_role: novawh_reader\n  max_item_ids: 2\n  max_span_days: 10\n  cache_ttl: 0s\n  cache_max_bytes: 1048576\n  parquet_dir: \"\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
@@ -151,6 +151,7 @@ func TestServeCommandBadConfig(t *testing.T) {
 		{"serve", "--cache-ttl", "-1s"},
 		{"serve", "--max-span-days", "0"},
 		{"serve", "--max-item-ids", "-3"},
+		{"serve", "--cache-max-bytes", "0"},
 		{"serve", "--config", unknown},
 		{"serve", "--config", filepath.Join(dir, "missing.yaml")},
 		{"serve", "extra-arg"},

@@ -9,8 +9,6 @@ import (
 	"github.com/novacorrente/novawh/internal/status"
 )
 
-func init() { register(newStatusCmd) }
-
 func newStatusCmd(app *App) *cobra.Command {
 	var (
 		asJSON       bool

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -14,14 +13,10 @@ import (
 	"github.com/novacorrente/novawh/internal/pgerr"
 )
 
-// Resolve picks the connection string: the flag value, else DATABASE_URL,
-// else "" which makes pgx read PGHOST, PGPORT, PGUSER, PGDATABASE, ...
-func Resolve(flag string) string {
-	if flag != "" {
-		return flag
-	}
-	return os.Getenv("DATABASE_URL")
-}
+// EnvURL is the environment variable holding the connection string when
+// --database-url is not given; without either, pgx reads PGHOST, PGPORT,
+// PGUSER, PGDATABASE, ...
+const EnvURL = "DATABASE_URL"
 
 // ParseConfig parses a pool configuration with a one-line error.
 func ParseConfig(dsn string) (*pgxpool.Config, error) {

@@ -21,6 +21,12 @@ type Config struct {
 	Workers        int      `yaml:"workers"`
 }
 
+// DefaultConfig is the section's defaults (those of Options).
+func DefaultConfig() Config {
+	return Config{To: DefaultTo, PartitionBy: DefaultPartitionBy, Compression: DefaultCompression,
+		RowGroupRows: DefaultRowGroupRows, MaxRowsPerFile: DefaultMaxRowsPerFile, Workers: DefaultWorkers}
+}
+
 // Options turns the section into run options (zero values take defaults).
 func (c Config) Options() Options {
 	return Options{To: c.To, Tables: c.Tables, PartitionBy: c.PartitionBy, Compression: c.Compression,

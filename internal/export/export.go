@@ -250,7 +250,7 @@ func (e *Exporter) Run(ctx context.Context, opts Options) (res Result, err error
 		VALUES ($1, $2, $3, $4, $5) RETURNING run_id`, tgt.String(), opts.Full, opts.PartitionBy, opts.Compression, names).Scan(&res.RunID); err != nil {
 		return res, fmt.Errorf("export: meta.export_runs: %w", err)
 	}
-	e.log.Info("export started", "run_id", res.RunID, "target", tgt.String(), "tables", names,
+	e.log.Info("export started", "export_run_id", res.RunID, "target", tgt.String(), "tables", names,
 		"full", opts.Full, "partition_by", opts.PartitionBy, "compression", opts.Compression)
 	defer func() {
 		res.Duration = time.Since(start)
@@ -268,12 +268,12 @@ func (e *Exporter) Run(ctx context.Context, opts Options) (res Result, err error
 			err = fmt.Errorf("export: record the run in meta.export_runs: %w", uerr)
 		}
 		if err != nil {
-			e.log.Error("export failed", "run_id", res.RunID, "target", tgt.String(), "err", err)
+			e.log.Error("export failed", "export_run_id", res.RunID, "target", tgt.String(), "err", err)
 			return
 		}
-		e.log.Info("export finished", "run_id", res.RunID, "target", tgt.String(), "files_written", res.FilesWritten,
+		e.log.Info("export finished", "export_run_id", res.RunID, "target", tgt.String(), "files_written", res.FilesWritten,
 			"files_kept", res.FilesKept, "files_removed", res.FilesRemoved, "rows_written", res.RowsWritten,
-			"bytes_written", res.BytesWritten, "elapsed", res.Duration.Round(time.Millisecond))
+			"bytes_written", res.BytesWritten, "duration_ms", res.Duration.Milliseconds())
 	}()
 
 	if err := tgt.Prepare(ctx); err != nil {
@@ -543,7 +543,7 @@ func (e *Exporter) exportTable(ctx context.Context, ctl *pgxpool.Conn, snap *sna
 		"partitions_written", len(tr.PartitionsWritten), "partitions_removed", len(tr.PartitionsRemoved),
 		"files_written", tr.FilesWritten, "files_kept", tr.FilesKept, "files_removed", tr.FilesRemoved,
 		"rows_written", tr.RowsWritten, "bytes_written", tr.BytesWritten, "last_change_id", tr.LastChangeID,
-		"elapsed", time.Since(start).Round(time.Millisecond))
+		"duration_ms", time.Since(start).Milliseconds())
 	return tr, nil
 }
 

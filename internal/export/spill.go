@@ -118,7 +118,7 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 	}
 	sort.Strings(keys)
 	w.log.Debug("table read into spill files", "table", w.ts.table.Qualified(), "rows", n, "partitions", len(keys),
-		"elapsed", time.Since(start).Round(time.Millisecond))
+		"duration_ms", time.Since(start).Milliseconds())
 	return sp, keys, nil
 }
 

@@ -195,7 +195,7 @@ func (w *partitionWriter) writeRows(ctx context.Context, tx tableTx, key string,
 		return nil, err
 	}
 	w.log.Debug("partition exported", "table", ts.table.Qualified(), "partition", key, "files", len(files),
-		"rows", line, "elapsed", time.Since(start).Round(time.Millisecond))
+		"rows", line, "duration_ms", time.Since(start).Milliseconds())
 	return files, nil
 }
 

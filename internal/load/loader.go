@@ -22,12 +22,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/novacorrente/novawh/internal/ledger"
 	"github.com/novacorrente/novawh/internal/pglock"
+	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -63,9 +63,9 @@ type MLMeta struct {
 // Options tune one call.
 type Options struct {
 	Force          bool
-	MaxRejectRatio float64   // 0 means the default 0.10
-	Meta           MLMeta    // from --model-version/--generated-at/--ml-source/--dataset-id
-	Progress       io.Writer // nil: no progress bar
+	MaxRejectRatio float64            // 0 means the default 0.10
+	Meta           MLMeta             // from --model-version/--generated-at/--ml-source/--dataset-id
+	Progress       *progress.Reporter // nil: no progress bar
 	// AsOf fills date columns declared `fallback: as_of` (inventory
 	// snapshots without a date column); nil: the sidecar's as_of, else the
 	// UTC date of generated_at.
@@ -570,11 +570,9 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 	}
 
 	rr, header, bar, err := l.open(in, src, opts)
+	defer bar.Done()
 	if err != nil {
 		return bail(ledger.Counts{}, err)
-	}
-	if bar != nil {
-		defer func() { _ = bar.Finish() }()
 	}
 	p, err := buildPlan(src, tbl, header, in.base, meta, ml)
 	if err != nil {
@@ -702,16 +700,8 @@ func (l *Loader) run(ctx context.Context, src *Source, tbl *registry.Table, ml b
 }
 
 // open prepares the record reader and reads the header.
-func (l *Loader) open(in *input, src *Source, opts Options) (recordReader, []string, *progressbar.ProgressBar, error) {
-	var bar *progressbar.ProgressBar
-	if opts.Progress != nil {
-		bar = progressbar.NewOptions64(in.size,
-			progressbar.OptionSetWriter(opts.Progress),
-			progressbar.OptionSetDescription(in.base),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish())
-	}
+func (l *Loader) open(in *input, src *Source, opts Options) (recordReader, []string, *progress.Task, error) {
+	bar := opts.Progress.Bytes(in.base, in.size)
 	if in.format == "parquet" {
 		if in.ra == nil {
 			return nil, nil, bar, &FileError{Msg: "Parquet input needs a file"}
@@ -720,16 +710,10 @@ func (l *Loader) open(in *input, src *Source, opts Options) (recordReader, []str
 		if err != nil {
 			return nil, nil, bar, err
 		}
-		if bar != nil {
-			_ = bar.Set64(in.size)
-		}
+		bar.Add(in.size)
 		return pr, pr.header, bar, nil
 	}
-	var r io.Reader = in.r
-	if bar != nil {
-		pbr := progressbar.NewReader(r, bar)
-		r = &pbr
-	}
+	r := bar.Reader(in.r)
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(3)
 	utf8BOM := bytes.Equal(head, []byte{0xEF, 0xBB, 0xBF})
@@ -979,7 +963,7 @@ func (l *Loader) fail(ctx context.Context, src *Source, in *input, ld ledger.Loa
 func (l *Loader) logResult(r Result, elapsed time.Duration, c *ledger.Counts) {
 	attrs := []any{"file", r.File, "source", r.Source, "load_id", r.LoadID, "status", r.Status,
 		"rows_read", r.RowsRead, "rows_loaded", r.RowsLoaded, "rows_rejected", r.RowsRejected,
-		"elapsed_ms", elapsed.Milliseconds()}
+		"duration_ms", elapsed.Milliseconds()}
 	if c != nil && c.MinDate != nil {
 		attrs = append(attrs, "min_date", c.MinDate.Format(time.DateOnly), "max_date", c.MaxDate.Format(time.DateOnly))
 	}

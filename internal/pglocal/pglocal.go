@@ -147,7 +147,7 @@ func (s *Server) Start(ctx context.Context, durable bool) error {
 			"-E", "UTF8", "--locale=C.UTF-8", "--no-sync"); err != nil {
 			return fmt.Errorf("pglocal: initdb in %s: %w: %s", s.DataDir, err, lastLines(out))
 		}
-		s.log.Info("initdb done", "dir", s.DataDir, "elapsed", time.Since(start).Round(time.Millisecond))
+		s.log.Info("initdb done", "dir", s.DataDir, "duration_ms", time.Since(start).Milliseconds())
 	}
 	if s.Port == 0 {
 		p, err := FreePort()

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -441,12 +440,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// EnvOffline names the variable that skips every pull (as --offline does).
+// EnvOffline names the variable that skips every pull (as --offline does):
+// 1 or true (any case); 0 or false. Commands read it through the
+// configuration resolver (internal/config), flags beating it.
 const EnvOffline = "NOVAWH_OFFLINE"
-
-// OfflineFromEnv reports whether NOVAWH_OFFLINE asks for offline mode:
-// "1" or "true" (any case). Every command reads it through here.
-func OfflineFromEnv() bool {
-	v := os.Getenv(EnvOffline)
-	return v == "1" || strings.EqualFold(v, "true")
-}

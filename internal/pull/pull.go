@@ -306,7 +306,7 @@ func (p *Puller) pullWindow(ctx context.Context, src httpSource, s series, w win
 		return fail(parsed.counts(), err)
 	}
 	log.Info("pull window loaded", "window", w.String(), "load_id", out.loadID, "rows_loaded", out.counts.Loaded,
-		"rows_rejected", out.counts.Rejected, "unchanged", out.unchanged, "bytes", len(resp.Body), "elapsed", time.Since(start).Round(time.Millisecond))
+		"rows_rejected", out.counts.Rejected, "unchanged", out.unchanged, "bytes", len(resp.Body), "duration_ms", time.Since(start).Milliseconds())
 	return out, nil
 }
 

@@ -232,7 +232,7 @@ func (c *Checker) Run(ctx context.Context) (rep Report, err error) {
 		return rep, fmt.Errorf("quality: record results: %w", err)
 	}
 	rep.Results = results
-	c.log.Info("quality checks done", "run_id", rep.RunID, "checks", len(results), "errors", rep.Errors, "warnings", rep.Warnings)
+	c.log.Info("quality checks done", "check_run_id", rep.RunID, "checks", len(results), "errors", rep.Errors, "warnings", rep.Warnings)
 	return rep, nil
 }
 

@@ -2,12 +2,15 @@ package run
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/novacorrente/novawh/internal/alert"
 	"github.com/novacorrente/novawh/internal/config"
+	"github.com/novacorrente/novawh/internal/pull"
 	"github.com/novacorrente/novawh/internal/schedule"
 )
 
@@ -70,41 +73,107 @@ type Config struct {
 // DefaultTZ is the scheduler's default time zone.
 const DefaultTZ = schedule.DefaultTZ
 
-// LoadConfig decodes the run section and fills defaults.
-func LoadConfig(f *config.File) (*Config, error) {
-	c := &Config{}
-	if err := f.Decode("run", c); err != nil {
+// Environment variables read by the run configuration (flags beat them,
+// they beat the file).
+const (
+	// EnvExportTo overrides run.export.to (--export-to beats it).
+	EnvExportTo = "NOVAWH_EXPORT_TO"
+	// EnvOffline (1 or true) sets run.pull.offline (--offline beats it).
+	EnvOffline = pull.EnvOffline
+	// EnvWebhook overrides run.alert.webhook (--alert-webhook beats it).
+	EnvWebhook = alert.EnvWebhook
+)
+
+// DefaultConfig is the run section's defaults.
+func DefaultConfig() *Config {
+	c := &Config{ScheduleTZ: DefaultTZ}
+	c.Export.To = "exports"
+	c.Alert.Attempts = 4
+	c.Alert.Backoff = time.Second
+	return c
+}
+
+// Settings binds the fields of c to the flags of `novawh run` and `novawh
+// serve` and to the environment; a flag a command lacks is not looked at.
+func (c *Config) Settings() []config.Setting {
+	return []config.Setting{
+		config.Bind(&c.Pull.Offline, "offline", EnvOffline),
+		config.Bind(&c.Refresh.Full, "full", ""),
+		config.Bind(&c.Export.To, "export-to", EnvExportTo),
+		config.Bind(&c.Export.Full, "full", ""),
+		config.Bind(&c.Alert.Webhook, "alert-webhook", EnvWebhook),
+		config.Bind(&c.Alert.OnWarning, "alert-on-warning", ""),
+		config.Bind(&c.LockWait, "wait", ""),
+		config.Bind(&c.Schedule, "schedule", ""),
+		config.Bind(&c.ScheduleTZ, "schedule-tz", ""),
+	}
+}
+
+// ResolveConfig reads the run section through r (flags, environment, the
+// file over DefaultConfig) and validates it.
+func ResolveConfig(r config.Resolver) (*Config, error) {
+	c := DefaultConfig()
+	if err := r.Resolve("run", c, c.Settings()...); err != nil {
 		return nil, err
+	}
+	name := "configuration"
+	if r.File != nil {
+		name = r.File.Path
+	}
+	if err := c.validate(name); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LoadConfig reads the run section of f without flags or environment.
+func LoadConfig(f *config.File) (*Config, error) {
+	return ResolveConfig(config.Resolver{File: f, LookupEnv: func(string) (string, bool) { return "", false }})
+}
+
+// NewAlert is the alert sender of the configured webhook (nil-safe to
+// Send when none is set).
+func (c *Config) NewAlert(log *slog.Logger) *alert.Sender {
+	s := alert.New(c.Alert.Webhook, log)
+	s.Attempts, s.Backoff = c.Alert.Attempts, c.Alert.Backoff
+	return s
+}
+
+func (c *Config) validate(path string) error {
+	if err := alert.Validate(c.Alert.Webhook); err != nil {
+		return err
 	}
 	for i, in := range c.Inputs {
 		if in.Source == "" {
-			return nil, fmt.Errorf("%s: run.inputs[%d]: source is required", f.Path, i)
+			return fmt.Errorf("%s: run.inputs[%d]: source is required", path, i)
 		}
 		if len(in.Paths) == 0 {
-			return nil, fmt.Errorf("%s: run.inputs[%d] (%s): paths is required", f.Path, i, in.Source)
+			return fmt.Errorf("%s: run.inputs[%d] (%s): paths is required", path, i, in.Source)
 		}
 		if in.GeneratedAt != "" {
 			if _, err := time.Parse(time.RFC3339, in.GeneratedAt); err != nil {
-				return nil, fmt.Errorf("%s: run.inputs[%d] (%s): generated_at must be RFC 3339 (2025-11-11T00:00:00Z): %w", f.Path, i, in.Source, err)
+				return fmt.Errorf("%s: run.inputs[%d] (%s): generated_at must be RFC 3339 (2025-11-11T00:00:00Z): %w", path, i, in.Source, err)
 			}
 		}
 	}
+	// Keys set to their zero value in the file take the defaults.
+	d := DefaultConfig()
 	if c.Export.To == "" {
-		c.Export.To = "exports"
+		c.Export.To = d.Export.To
 	}
 	if c.Alert.Attempts <= 0 {
-		c.Alert.Attempts = 4
+		c.Alert.Attempts = d.Alert.Attempts
 	}
 	if c.Alert.Backoff <= 0 {
-		c.Alert.Backoff = time.Second
+		c.Alert.Backoff = d.Alert.Backoff
 	}
 	if c.ScheduleTZ == "" {
-		c.ScheduleTZ = DefaultTZ
+		c.ScheduleTZ = d.ScheduleTZ
 	}
 	if c.LockWait < 0 {
-		return nil, fmt.Errorf("%s: run.lock_wait must not be negative", f.Path)
+		return fmt.Errorf("%s: run.lock_wait (or --wait) must not be negative", path)
 	}
-	return c, nil
+	return nil
 }
 
 // PullEnabled reports whether the pull step runs.

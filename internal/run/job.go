@@ -15,23 +15,19 @@ import (
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/logx"
 	"github.com/novacorrente/novawh/internal/pgerr"
-	"github.com/novacorrente/novawh/internal/pull"
+	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
-// Options are the per-invocation switches (flags of `novawh run`).
+// Options are per-invocation switches that are not settings of the run
+// section (those come through Config, resolved from flags, environment and
+// file by ResolveConfig). The API's refresh job uses them to leave steps
+// out and to force a full refresh.
 type Options struct {
-	Offline        bool          `json:"offline"`
-	SkipPull       bool          `json:"skip_pull"`
-	SkipExport     bool          `json:"skip_export"`
-	Full           bool          `json:"full"`
-	ExportTo       string        `json:"export_to,omitempty"`
-	LockWait       time.Duration `json:"-"`
-	AlertOnWarning bool          `json:"alert_on_warning"`
+	SkipPull   bool `json:"skip_pull"`
+	SkipExport bool `json:"skip_export"`
+	Full       bool `json:"full"`
 }
-
-// EnvExportTo overrides run.export.to (the --export-to flag beats it).
-const EnvExportTo = "NOVAWH_EXPORT_TO"
 
 // Job is one execution of the nightly job with everything it needs.
 type Job struct {
@@ -44,6 +40,9 @@ type Job struct {
 	Alert      *alert.Sender
 	Trigger    string // cli, schedule or api (POST /api/v1/data/refresh)
 	Opts       Options
+	// Progress draws the steps' progress on a terminal (nil: none, as
+	// under the scheduler and the API).
+	Progress *progress.Reporter
 }
 
 // StartError: the run did not start (schema check, lock, database). Code
@@ -79,17 +78,13 @@ func (j *Job) Execute(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, j.startFailed(ctx, log, ExitUsage, err, time.Since(started))
 	}
-	lockWait := j.Opts.LockWait
-	if lockWait == 0 {
-		lockWait = j.Config.LockWait
-	}
 	r := &Runner{
 		Pool:           j.Pool,
 		Log:            log,
 		Alert:          j.Alert,
 		Trigger:        j.Trigger,
-		AlertOnWarning: j.Opts.AlertOnWarning || j.Config.Alert.OnWarning,
-		LockWait:       lockWait,
+		AlertOnWarning: j.Config.Alert.OnWarning,
+		LockWait:       j.Config.LockWait,
 		SchemaVersion:  version,
 		Options:        j.recordedOptions(),
 		Prelude: []Step{{Name: "migrations", Status: StepOK, StartedAt: started, DurationMS: time.Since(started).Milliseconds(),
@@ -118,19 +113,9 @@ func (j *Job) recordedOptions() map[string]any {
 	}
 }
 
-func (j *Job) offline() bool {
-	return j.Opts.Offline || j.Config.Pull.Offline || pull.OfflineFromEnv()
-}
+func (j *Job) offline() bool { return j.Config.Pull.Offline }
 
-func (j *Job) exportTo() string {
-	if j.Opts.ExportTo != "" {
-		return j.Opts.ExportTo
-	}
-	if v := os.Getenv(EnvExportTo); v != "" {
-		return v
-	}
-	return j.Config.Export.To
-}
+func (j *Job) exportTo() string { return j.Config.Export.To }
 
 // startFailed alerts that the run could not start and wraps err.
 func (j *Job) startFailed(ctx context.Context, log *slog.Logger, code int, err error, took time.Duration) error {

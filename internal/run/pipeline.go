@@ -61,7 +61,7 @@ func (j *Job) loadTask() (Task, error) {
 			s.Status, s.Note = StepSkipped, "no input configured (run.inputs)"
 			return nil
 		}
-		l := load.New(j.Pool, j.Registry, cfg, j.Log)
+		l := load.New(j.Pool, j.Registry, cfg, s.Log)
 		var results []load.Result
 		var sourceErrs []string
 		for _, in := range j.Config.Inputs {
@@ -74,12 +74,13 @@ func (j *Job) loadTask() (Task, error) {
 					continue
 				}
 			}
-			opts := load.Options{Meta: load.MLMeta{ModelVersion: in.ModelVersion, Source: in.MLSource, DatasetID: in.DatasetID}}
+			opts := load.Options{Meta: load.MLMeta{ModelVersion: in.ModelVersion, Source: in.MLSource, DatasetID: in.DatasetID},
+				Progress: j.Progress}
 			if in.GeneratedAt != "" {
 				ts, _ := time.Parse(time.RFC3339, in.GeneratedAt) // validated by LoadConfig
 				opts.Meta.GeneratedAt = &ts
 			}
-			rs, err := l.LoadPaths(ctx, in.Source, paths, opts)
+			rs, err := loadInput(ctx, l, in, paths, opts, s)
 			results = append(results, rs...)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -118,6 +119,18 @@ func (j *Job) loadTask() (Task, error) {
 		return nil
 	}
 	return t, nil
+}
+
+// loadInput loads one configured input; a panic while loading it is that
+// input's failure, and the other inputs go on.
+func loadInput(ctx context.Context, l *load.Loader, in Input, paths []string, opts load.Options, s *Step) (rs []load.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Recovered(s.Log, fmt.Sprintf("load of input %s (%s)", in.Source, strings.Join(in.Paths, ", ")), p)
+		}
+	}()
+	fault.Panic("load.input")
+	return l.LoadPaths(ctx, in.Source, paths, opts)
 }
 
 // existing keeps the paths that name something to load: an existing file,
@@ -173,7 +186,7 @@ func (j *Job) pullTask() (Task, error) {
 		if err != nil {
 			return err
 		}
-		p, err := pull.New(j.Pool, j.Registry, cfg, j.Log, pull.WithCSVLoader(load.New(j.Pool, j.Registry, lcfg, j.Log)))
+		p, err := pull.New(j.Pool, j.Registry, cfg, s.Log, pull.WithCSVLoader(load.New(j.Pool, j.Registry, lcfg, s.Log)))
 		if err != nil {
 			return err
 		}
@@ -212,7 +225,7 @@ func (j *Job) pullTask() (Task, error) {
 func (j *Job) refreshTask() (Task, error) {
 	full := j.Opts.Full || j.Config.Refresh.Full
 	return Task{Name: "refresh", Run: func(ctx context.Context, s *Step) error {
-		res, err := refresh.New(j.Pool, j.Log).Run(ctx, refresh.Options{Full: full})
+		res, err := refresh.New(j.Pool, s.Log).Run(ctx, refresh.Options{Full: full})
 		if err != nil {
 			return err
 		}
@@ -243,7 +256,7 @@ func (j *Job) exportTask() (Task, error) {
 	to := j.exportTo()
 	full := j.Opts.Full || j.Config.Export.Full
 	t.Run = func(ctx context.Context, s *Step) error {
-		res, err := export.New(j.Pool, j.Registry, j.Log).Run(ctx, export.Options{To: to, Full: full})
+		res, err := export.New(j.Pool, j.Registry, s.Log).Run(ctx, export.Options{To: to, Full: full})
 		if err != nil {
 			return fmt.Errorf("export to %s: %w (the previous export is left as it was)", alert.Redact(to), err)
 		}
@@ -268,7 +281,7 @@ func (j *Job) checkTask() (Task, error) {
 		return Task{}, fmt.Errorf("%s: run.check: %w", j.File.Path, err)
 	}
 	return Task{Name: "check", Run: func(ctx context.Context, s *Step) error {
-		rep, err := quality.New(j.Pool, j.Log, cfg).Run(ctx)
+		rep, err := quality.New(j.Pool, s.Log, cfg).Run(ctx)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -64,6 +65,10 @@ type Step struct {
 	// Detail is the step's own machine-readable result (load results,
 	// quality report, export summary).
 	Detail any `json:"detail,omitempty"`
+	// Log is the run's logger for this step (run_id and step on every
+	// line): the task hands it to the loader, puller, refresher, checker
+	// and exporter it builds.
+	Log *slog.Logger `json:"-"`
 }
 
 // Count adds n to counter k.
@@ -179,17 +184,6 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 	lockConn := held.Conn()
 	fault.Pause(ctx, "run.locked")
 
-	// We hold the lock: any row still 'running' belongs to a dead process.
-	tag, err := r.Pool.Exec(ctx, `UPDATE meta.runs SET status = 'abandoned', finished_at = clock_timestamp(),
-		error = coalesce(error, 'the process ended before finishing (killed, crashed or lost its database connection)')
-		WHERE status = 'running'`)
-	if err != nil {
-		return nil, fmt.Errorf("run: mark abandoned runs: %w", pgerr.ExplainConn(err))
-	}
-	if n := tag.RowsAffected(); n > 0 {
-		log.Warn("earlier runs did not finish: marked abandoned", "runs", n)
-	}
-
 	host, _ := os.Hostname()
 	opts, _ := json.Marshal(r.Options)
 	if r.Options == nil {
@@ -201,14 +195,29 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 		trigger, int64(r.SchemaVersion), opts, host, os.Getpid()).Scan(&rep.RunID, &rep.StartedAt); err != nil {
 		return nil, fmt.Errorf("run: record start in meta.runs: %w", pgerr.ExplainConn(err))
 	}
+	// Every line of this run carries its id, the steps' too.
 	log = log.With("run_id", rep.RunID)
 	log.Info("run started", "trigger", trigger, "steps", len(tasks))
+
+	// We hold the lock: any other row still 'running' belongs to a dead process.
+	tag, err := r.Pool.Exec(ctx, `UPDATE meta.runs SET status = 'abandoned', finished_at = clock_timestamp(),
+		error = coalesce(error, 'the process ended before finishing (killed, crashed or lost its database connection)')
+		WHERE status = 'running' AND run_id <> $1`, rep.RunID)
+	if err != nil {
+		err = fmt.Errorf("run: mark abandoned runs: %w", pgerr.ExplainConn(err))
+		rep.Status, rep.ExitCode, rep.Error = RunFailed, ExitFailed, logx.OneLine(err.Error())
+		_ = r.finish(ctx, rep)
+		return nil, err
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		log.Warn("earlier runs did not finish: marked abandoned", "runs", n)
+	}
 
 	stopped := false
 	quality := false
 	var firstErr error
 	for _, t := range tasks {
-		st := Step{Name: t.Name, StartedAt: time.Now()}
+		st := Step{Name: t.Name, StartedAt: time.Now(), Log: log.With("step", t.Name)}
 		if stopped {
 			st.Status = StepSkipped
 			st.Note = "not run: an earlier step failed"
@@ -298,14 +307,27 @@ func lockAlive(ctx context.Context, conn *pgxpool.Conn) error {
 	return nil
 }
 
-// runTask runs t, turning a panic into a step failure.
+// runTask runs t, turning a panic on the step's goroutine into the step's
+// failure (recorded in meta.runs like any other; the stack goes to the
+// log). Goroutines a step starts recover their own panics (the loader,
+// the exporter).
 func runTask(ctx context.Context, t Task, st *Step) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("step %s panicked: %v", t.Name, p)
+			err = Recovered(st.Log, "step "+t.Name, p)
 		}
 	}()
+	fault.Panic(t.Name)
 	return t.Run(ctx, st)
+}
+
+// Recovered is the error of a recovered panic of what (a step, an input):
+// its value in one line; the stack is logged at error level.
+func Recovered(log *slog.Logger, what string, p any) error {
+	if log != nil {
+		log.Error(what+" panicked (a bug: please report it with this line)", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	}
+	return fmt.Errorf("%s panicked: %v", what, p)
 }
 
 // onlyQuality: every failed step failed because of data quality.
@@ -375,7 +397,9 @@ func (r *Runner) sendAlert(ctx context.Context, rep *Report, log *slog.Logger) {
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	if err := r.Alert.Send(actx, AlertText(rep)); err != nil {
+	sender := *r.Alert
+	sender.Log = log
+	if err := sender.Send(actx, AlertText(rep)); err != nil {
 		rep.AlertErr = err.Error()
 		log.Error("alert not delivered", "err", err)
 		return

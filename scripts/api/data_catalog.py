@@ -7,7 +7,7 @@ Reads every table, view and materialized view of the bronze, silver, gold and
 meta schemas (partitions excluded) with its comment and columns (type,
 nullability, column comment) through psql, and rewrites the part of the
 README between the markers <!-- catalog:begin --> and <!-- catalog:end -->.
-internal/serve's TestDataReadmeCoversEveryTable fails when a relation of the
+store's TestDataReadmeCoversEveryTable fails when a relation of the
 migrated schema is missing from the README: run this script after adding one.
 """
 import subprocess

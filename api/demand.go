@@ -1,0 +1,208 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/novacorrente/novawh/store"
+)
+
+type demandPointJSON struct {
+	Date     string  `json:"date"`
+	Quantity float64 `json:"quantity"`
+	Lines    int32   `json:"lines"`
+	Total7d  float64 `json:"total_7d"`
+	Total30d float64 `json:"total_30d"`
+}
+
+type demandResponse struct {
+	ItemID string  `json:"item_id"`
+	SiteID string  `json:"site_id"`
+	Unit   *string `json:"unit"` // null when the item has no demand at the site
+	// Units lists every unit the item's demand is recorded in at the site
+	// (U.M. is part of gold.fact_demand's key), the default one first.
+	Units  []string          `json:"units"`
+	Period periodJSON        `json:"period"`
+	Points []demandPointJSON `json:"points"`
+}
+
+// handleItemDemand: GET /api/v1/items/{id}/demand?start=&end=[&site_id=][&unit=]
+func (s *Handler) handleItemDemand(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := checkKey("item id", id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	start, end, err := parsePeriod(q, s.opts.MaxSpanDays)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	site, err := parseText(q, "site_id", store.ItemLevelSite)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	unit, err := parseText(q, "unit", "")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	key := "demand\x00" + id + "\x00" + site + "\x00" + unit + "\x00" + start.Format(dateLayout) + "\x00" + end.Format(dateLayout)
+	s.respond(w, r, key, func(ctx context.Context) (any, error) {
+		units, err := s.q.ListItemDemandUnits(ctx, store.ListItemDemandUnitsParams{ItemID: id, SiteID: site})
+		if err != nil {
+			return nil, fmt.Errorf("demand units of %q: %w", id, err)
+		}
+		out := demandResponse{ItemID: id, SiteID: site, Units: make([]string, 0, len(units)), Period: period(start, end)}
+		for _, u := range units {
+			out.Units = append(out.Units, u.Unit)
+		}
+		if len(units) == 0 {
+			if err := s.requireItem(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		switch {
+		case unit != "":
+			if len(units) > 0 && !slices.Contains(out.Units, unit) {
+				return nil, badRequest(CodeInvalidParameter, "item %q has no demand in unit %q at site %q (units: %s)", id, unit, site, strings.Join(out.Units, ", "))
+			}
+			out.Unit = &unit
+		case len(units) > 0:
+			out.Unit = &units[0].Unit
+		}
+		u := ""
+		if out.Unit != nil {
+			u = *out.Unit
+		}
+		rows, err := s.q.GetItemDemand(ctx, store.GetItemDemandParams{ItemID: id, SiteID: site, Unit: u, StartDate: pgDate(start), EndDate: pgDate(end)})
+		if err != nil {
+			return nil, fmt.Errorf("demand of %q: %w", id, err)
+		}
+		out.Points = make([]demandPointJSON, 0, len(rows))
+		for _, p := range rows {
+			out.Points = append(out.Points, demandPointJSON{Date: fmtDate(p.Date), Quantity: finite(p.Quantity), Lines: p.Lines,
+				Total7d: finite(p.Total7d), Total30d: finite(p.Total30d)})
+		}
+		return out, nil
+	})
+}
+
+type topItemJSON struct {
+	ItemID         string  `json:"item_id"`
+	Name           *string `json:"name"`
+	Category       *string `json:"category"`
+	Quantity       float64 `json:"quantity"`
+	Share          float64 `json:"share"`
+	Previous30d    float64 `json:"previous_30d"`
+	Last30d        float64 `json:"last_30d"`
+	LastDemandDate *string `json:"last_demand_date"`
+}
+
+type topDemandResponse struct {
+	Period   periodJSON    `json:"period"`
+	Category *string       `json:"category"`
+	Items    []topItemJSON `json:"items"`
+}
+
+// DefaultTopLimit is the default limit of GET /api/v1/demand/top.
+const DefaultTopLimit = 20
+
+// handleTopDemand: GET /api/v1/demand/top?start=&end=[&limit=20][&category=]
+func (s *Handler) handleTopDemand(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	start, end, err := parsePeriod(q, s.opts.MaxSpanDays)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	limit, err := parseInt(q, "limit", DefaultTopLimit, 1, s.opts.MaxPageSize)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	category, err := parseText(q, "category", "")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var cat *string
+	if category != "" {
+		cat = &category
+	}
+	key := fmt.Sprintf("top\x00%s\x00%s\x00%d\x00%s", start.Format(dateLayout), end.Format(dateLayout), limit, category)
+	s.respond(w, r, key, func(ctx context.Context) (any, error) {
+		rows, err := s.q.TopDemand(ctx, store.TopDemandParams{StartDate: pgDate(start), EndDate: pgDate(end), Category: cat, TopLimit: int32(limit)})
+		if err != nil {
+			return nil, fmt.Errorf("top demand: %w", err)
+		}
+		out := topDemandResponse{Period: period(start, end), Category: cat, Items: make([]topItemJSON, 0, len(rows))}
+		for _, t := range rows {
+			out.Items = append(out.Items, topItemJSON{ItemID: t.ItemID, Name: t.Name, Category: t.Category, Quantity: finite(t.Quantity),
+				Share: finite(t.Share), Previous30d: finite(t.Previous30d), Last30d: finite(t.Last30d), LastDemandDate: optDate(t.LastDemandDate)})
+		}
+		return out, nil
+	})
+}
+
+type supplierJSON struct {
+	Supplier           string   `json:"supplier"`
+	Lines              int32    `json:"lines"`
+	Items              int32    `json:"items"`
+	Quantity           float64  `json:"quantity"`
+	LeadTimeDaysMedian *float64 `json:"lead_time_days_median"`
+	LeadTimeDaysP90    *float64 `json:"lead_time_days_p90"`
+	FirstPurchase      *string  `json:"first_purchase"`
+	LastPurchase       *string  `json:"last_purchase"`
+}
+
+type suppliersResponse struct {
+	Suppliers []supplierJSON `json:"suppliers"`
+}
+
+// handleSuppliers: GET /api/v1/suppliers?[q=][&item_id=]
+func (s *Handler) handleSuppliers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	text, err := parseText(q, "q", "")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	item, err := parseText(q, "item_id", "")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var pattern, itemID *string
+	if text != "" {
+		p := likePattern(text)
+		pattern = &p
+	}
+	if item != "" {
+		itemID = &item
+	}
+	key := "suppliers\x00" + text + "\x00" + item
+	s.respond(w, r, key, func(ctx context.Context) (any, error) {
+		if itemID != nil {
+			if err := s.requireItem(ctx, item); err != nil {
+				return nil, err
+			}
+		}
+		rows, err := s.q.ListSuppliers(ctx, store.ListSuppliersParams{Pattern: pattern, ItemID: itemID, MaxRows: int32(s.opts.MaxPageSize)})
+		if err != nil {
+			return nil, fmt.Errorf("suppliers: %w", err)
+		}
+		out := suppliersResponse{Suppliers: make([]supplierJSON, 0, len(rows))}
+		for _, x := range rows {
+			out.Suppliers = append(out.Suppliers, supplierJSON{Supplier: x.Supplier, Lines: x.Lines, Items: x.Items, Quantity: finite(x.Quantity),
+				LeadTimeDaysMedian: num(x.LeadTimeDaysMedian), LeadTimeDaysP90: num(x.LeadTimeDaysP90),
+				FirstPurchase: optDate(x.FirstPurchase), LastPurchase: optDate(x.LastPurchase)})
+		}
+		return out, nil
+	})
+}
