@@ -16,6 +16,7 @@ import (
 
 	"github.com/novacorrente/novawh/internal/migrate"
 	"github.com/novacorrente/novawh/internal/pglock"
+	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/refresh/refreshdb"
 )
 
@@ -41,19 +42,25 @@ type Options struct {
 	// NoWait returns at once with Status "busy" when another refresh holds
 	// the lock, instead of waiting for it.
 	NoWait bool
-	// Progress, when set, is called after each step of the run (from the
+	// Progress draws the run's steps on a terminal (a spinner naming the
+	// running step, the rows written so far and the elapsed time); nil
+	// draws nothing. Every step is also logged at debug level.
+	Progress *progress.Reporter
+	// OnStep, when set, is called as each step starts and ends (from the
 	// goroutine that called Run).
-	Progress func(Step)
+	OnStep func(Step)
 
 	// beforeCommit, when set (tests), runs inside the transaction after
 	// every rewrite and before the commit.
 	beforeCommit func(ctx context.Context, tx pgx.Tx) error
 }
 
-// Step is one finished step of a refresh: a silver table kept up to date
-// or a gold table rewritten.
+// Step is one step of a refresh: a silver table kept up to date or a gold
+// table rewritten. A step is reported when it starts (Done false) and when
+// it ends (Done true, with its rows and duration).
 type Step struct {
 	Name    string        // e.g. "gold.fact_forecast"
+	Done    bool          // false: the step starts
 	Rows    int64         // rows written by the step
 	Elapsed time.Duration // the step's own duration
 	Total   time.Duration // since the run started
@@ -112,8 +119,10 @@ type Result struct {
 	// aggregates: up to 29 days further); nil when untouched.
 	Forecast  *Window
 	Inventory *Window
-	// Demand is the window of gold.fact_demand rewritten.
-	Demand *Window
+	// Demand is the window of gold.fact_demand rewritten; DemandChanged the
+	// dates whose ERP lines changed (a re-export of the same lines rewrites
+	// the facts, whose load_id changes, but none of their figures).
+	Demand, DemandChanged *Window
 	// Coverage is the ERP coverage after the run (first to last demand date).
 	Coverage *Window
 	// External is true when gold.fact_external_daily was rebuilt.
@@ -144,7 +153,8 @@ func New(pool *pgxpool.Pool, log *slog.Logger) *Refresher {
 // AbandonedReason is the error recorded on a refresh marked abandoned.
 const AbandonedReason = "the process ended before finishing (killed, crashed or lost its database connection); its transaction was rolled back"
 
-// progressNotice is the NOTICE message meta.progress sends after each step.
+// progressNotice is the NOTICE message meta.progress_start and
+// meta.progress send as each step starts and ends.
 const progressNotice = "novawh-progress"
 
 // Run brings silver and gold up to date (see the package documentation).
@@ -154,24 +164,34 @@ func (r *Refresher) Run(ctx context.Context, opts Options) (Result, error) {
 	if opts.Full {
 		res.Mode = "full"
 	}
-	// One dedicated session holds the lock and does the work, so the steps'
-	// progress notices reach this run only.
-	steps := make(chan Step, 64)
+	// One dedicated session holds the lock and does the work, so the
+	// progress notices of its steps (meta.progress) reach this run only; pgx
+	// delivers them while the statement runs, on this goroutine.
+	task := opts.Progress.Count("refresh", 0, "rows")
+	defer task.Done()
 	cfg := r.pool.Config().ConnConfig.Copy()
 	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
 		if n.Message != progressNotice {
 			return
 		}
-		var s struct {
-			Step string `json:"step"`
-			Rows int64  `json:"rows"`
-			MS   int64  `json:"ms"`
+		var p struct {
+			Step  string `json:"step"`
+			Start bool   `json:"start"`
+			Rows  int64  `json:"rows"`
+			MS    int64  `json:"ms"`
 		}
-		if json.Unmarshal([]byte(n.Detail), &s) == nil {
-			select {
-			case steps <- Step{Name: s.Step, Rows: s.Rows, Elapsed: time.Duration(s.MS) * time.Millisecond, Total: time.Since(start)}:
-			default:
-			}
+		if json.Unmarshal([]byte(n.Detail), &p) != nil {
+			return
+		}
+		s := Step{Name: p.Step, Done: !p.Start, Rows: p.Rows, Elapsed: time.Duration(p.MS) * time.Millisecond, Total: time.Since(start)}
+		if s.Done {
+			r.log.Debug("refresh step", "step", s.Name, "rows", s.Rows, "duration_ms", s.Elapsed.Milliseconds())
+			task.Add(s.Rows)
+		} else {
+			task.Describe("refresh: " + s.Name)
+		}
+		if opts.OnStep != nil {
+			opts.OnStep(s)
 		}
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -179,25 +199,13 @@ func (r *Refresher) Run(ctx context.Context, opts Options) (Result, error) {
 		return res, fmt.Errorf("refresh: connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	report := func() {
-		for {
-			select {
-			case s := <-steps:
-				r.log.Debug("refresh step", "step", s.Name, "rows", s.Rows, "duration_ms", s.Elapsed.Milliseconds())
-				if opts.Progress != nil {
-					opts.Progress(s)
-				}
-			default:
-				return
-			}
-		}
-	}
 
 	wait := pglock.Wait{For: -1}
 	if opts.NoWait {
 		wait.For = 0
 	} else {
 		r.log.Debug("refresh: waiting for the refresh lock")
+		task.Describe("refresh: waiting for the refresh lock")
 	}
 	if err := pglock.LockWait(ctx, conn, pglock.Refresh, wait); errors.Is(err, pglock.ErrBusy) {
 		res.Status = "busy"
@@ -227,8 +235,7 @@ func (r *Refresher) Run(ctx context.Context, opts Options) (Result, error) {
 	if res.RefreshID, err = q.StartRefresh(ctx, res.Mode); err != nil {
 		return res, fmt.Errorf("refresh: record start: %w", err)
 	}
-	runErr := r.apply(ctx, conn, opts, &res, report)
-	report()
+	runErr := r.apply(ctx, conn, opts, &res)
 	res.Duration = time.Since(start)
 	if runErr != nil {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -255,13 +262,14 @@ type goldResult struct {
 	Forecast  *Window          `json:"forecast"`
 	Inventory *Window          `json:"inventory"`
 	Demand    *Window          `json:"demand"`
+	Changed   *Window          `json:"demand_changed"`
 	Coverage  *Window          `json:"coverage"`
 	External  bool             `json:"external"`
 }
 
 // apply runs the refresh transaction: the pending loads, silver.refresh,
 // gold.refresh and the ledger, committed together.
-func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res *Result, report func()) (err error) {
+func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res *Result) (err error) {
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
 	if err != nil {
 		return fmt.Errorf("refresh: begin: %w", err)
@@ -299,20 +307,19 @@ func (r *Refresher) apply(ctx context.Context, conn *pgx.Conn, opts Options, res
 	if err != nil {
 		return fmt.Errorf("refresh: silver: %w%s", err, where(err))
 	}
-	report()
 	r.log.Debug("refresh: silver changes", "changes", json.RawMessage(changes))
 
 	out, err := q.RefreshGold(ctx, refreshdb.RefreshGoldParams{Changes: changes, Rebuild: opts.Full})
 	if err != nil {
 		return fmt.Errorf("refresh: gold: %w%s", err, where(err))
 	}
-	report()
 	var gr goldResult
 	if err = json.Unmarshal(out, &gr); err != nil {
 		return fmt.Errorf("refresh: gold result %s: %w", out, err)
 	}
 	res.Rows, res.TableRows, res.Rebuilt = gr.Rows, gr.TableRows, gr.Rebuilt
-	res.Forecast, res.Inventory, res.Demand, res.Coverage, res.External = gr.Forecast, gr.Inventory, gr.Demand, gr.Coverage, gr.External
+	res.Forecast, res.Inventory, res.Demand, res.DemandChanged = gr.Forecast, gr.Inventory, gr.Demand, gr.Changed
+	res.Coverage, res.External = gr.Coverage, gr.External
 
 	if opts.beforeCommit != nil {
 		if err = opts.beforeCommit(ctx, tx); err != nil {

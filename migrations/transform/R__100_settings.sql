@@ -23,6 +23,15 @@ BEGIN
         'ms', round(extract(epoch FROM clock_timestamp() - p_started) * 1000))::text;
 END
 $$;
+CREATE OR REPLACE FUNCTION meta.progress_start(p_step text) RETURNS timestamptz
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE USING MESSAGE = 'novawh-progress', DETAIL = json_build_object('step', p_step, 'start', true)::text;
+    RETURN clock_timestamp();
+END
+$$;
+COMMENT ON FUNCTION meta.progress_start(text) IS 'Reports that a refresh step starts (NOTICE novawh-progress, {"step", "start": true}); returns the time, for meta.progress.';
+
 COMMENT ON FUNCTION meta.progress(text, bigint, timestamptz) IS 'Reports a finished refresh step (name, rows, milliseconds since p_started) as NOTICE novawh-progress with a JSON detail.';
 
 -- Date spans: a refresh passes the dates it touched as daterange values

@@ -16,6 +16,15 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION silver.demand_coverage() IS 'The ERP coverage: first to last demand date of silver.demand_lines (lines with a quantity), NULL when none.';
 
+-- Fingerprint of what a demand line says (everything but its load and
+-- line): a re-export's lines are compared day by day with the old ones.
+CREATE OR REPLACE FUNCTION silver.demand_line_hash(l silver.demand_lines) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT hashtextextended(concat_ws(E'\x1f', l.date, l.ml_key, l.product_code, l.deposito, l.unit, l.quantity,
+                                      l.request_id, l.supplier_name, l.purchase_date), 0)::numeric
+$$;
+COMMENT ON FUNCTION silver.demand_line_hash(silver.demand_lines) IS 'Hash of a demand line''s contents (not its load or line number); summed per day to find the days a re-export changes.';
+
 -- Adds the current lines (silver.erp_lines) of the given loads (NULL: of
 -- every current export) to silver.demand_lines; returns the lines added.
 -- Keys are folded once per distinct spelling, not once per line.

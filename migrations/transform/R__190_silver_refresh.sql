@@ -8,19 +8,23 @@
 --    "item_pass": the item resolution was recomputed,
 --    "resolution_changed": an existing key resolves differently or vanished,
 --    "item_map": {"added", "removed", "remapped"},
---    "demand_touched", "forecast_touched", "inventory_touched": spans (meta.span_json),
+--    "demand_touched": the ERP dates whose lines changed,
+--    "demand_relabeled": the dates of lines of a superseded export (their
+--      figures may be unchanged, their load_id is the new export's),
+--    "forecast_touched", "inventory_touched": spans (meta.span_json),
 --    "coverage_before", "coverage": the ERP coverage before and after,
 --    "external": an external series changed}.
 CREATE OR REPLACE FUNCTION silver.refresh(p_loads bigint[], p_full boolean) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
-    t0 timestamptz := clock_timestamp();
+    t0 timestamptz := meta.progress_start('silver.demand_lines');
     loads bigint[] := CASE WHEN p_full THEN NULL ELSE coalesce(p_loads, '{}') END;
     cov_before daterange := silver.demand_coverage();
     superseded bigint[];
     removed bigint := 0;
     added bigint := 0;
     touched daterange;
+    relabeled daterange;
     summ jsonb;
     ml_changed bigint;
     item_pass boolean;
@@ -40,21 +44,38 @@ BEGIN
         ANALYZE silver.demand_lines;
         summ := silver.summarize_demand_lines(NULL);
         touched := '(,)';
+        relabeled := '(,)';
     ELSE
         superseded := ARRAY(
             SELECT e.load_id FROM silver.erp_loads e
             WHERE e.superseded_by IS NOT NULL AND NOT (e.load_id = ANY (loads))
               AND EXISTS (SELECT 1 FROM silver.demand_lines d WHERE d.load_id = e.load_id));
+        -- A re-export (a new load of the same file) repeats most of the old
+        -- lines: the dates touched are those whose lines differ, compared
+        -- per day by count and a hash of their contents.
         IF cardinality(superseded) > 0 THEN
-            SELECT meta.span(min(date), max(date)) INTO touched
-            FROM silver.demand_lines WHERE load_id = ANY (superseded) AND quantity IS NOT NULL;
+            CREATE TEMP TABLE IF NOT EXISTS refresh_erp_days (date date PRIMARY KEY, lines bigint, hash numeric)
+                ON COMMIT DROP;
+            TRUNCATE refresh_erp_days;
+            INSERT INTO refresh_erp_days
+            SELECT date, count(*), sum(silver.demand_line_hash(d)) FROM silver.demand_lines d
+            WHERE load_id = ANY (superseded) AND date IS NOT NULL AND quantity IS NOT NULL GROUP BY date;
+            SELECT meta.span(min(date), max(date)) INTO relabeled FROM refresh_erp_days;
             DELETE FROM silver.demand_lines WHERE load_id = ANY (superseded);
             GET DIAGNOSTICS removed = ROW_COUNT;
         END IF;
         IF EXISTS (SELECT 1 FROM bronze.erp_requisitions WHERE _load_id = ANY (loads)) THEN
             added := silver.add_demand_lines(loads);
-            touched := meta.hull(touched, (SELECT meta.span(min(date), max(date)) FROM silver.demand_lines
-                                           WHERE load_id = ANY (loads) AND quantity IS NOT NULL));
+        END IF;
+        IF removed > 0 THEN
+            SELECT meta.span(min(coalesce(o.date, n.date)), max(coalesce(o.date, n.date))) INTO touched
+            FROM refresh_erp_days o
+            FULL JOIN (SELECT date, count(*) AS lines, sum(silver.demand_line_hash(d)) AS hash FROM silver.demand_lines d
+                       WHERE load_id = ANY (loads) AND date IS NOT NULL AND quantity IS NOT NULL GROUP BY date) n USING (date)
+            WHERE (o.lines, o.hash) IS DISTINCT FROM (n.lines, n.hash);
+        ELSIF added > 0 THEN
+            SELECT meta.span(min(date), max(date)) INTO touched FROM silver.demand_lines
+            WHERE load_id = ANY (loads) AND quantity IS NOT NULL;
         END IF;
         IF removed > 0 THEN
             ANALYZE silver.demand_lines;
@@ -70,7 +91,7 @@ BEGIN
     -- ML keys, then the item resolution when a load can change it: ERP keys
     -- or product codes, item master rows, or ML keys that are new or carry
     -- new attributes (a day of forecasts for known series skips it).
-    t0 := clock_timestamp();
+    t0 := meta.progress_start('silver.item_resolution');
     ml_changed := silver.sync_ml_keys(loads);
     item_pass := p_full OR ml_changed > 0 OR removed > 0 OR (summ->>'item_keys')::bigint > 0
         OR EXISTS (SELECT 1 FROM bronze.erp_items WHERE _load_id = ANY (loads))
@@ -106,7 +127,8 @@ BEGIN
     RETURN jsonb_build_object(
         'erp_lines_added', added, 'erp_lines_removed', removed, 'ml_keys_changed', ml_changed,
         'item_pass', item_pass, 'resolution_changed', resolution_changed, 'item_map', im,
-        'demand_touched', meta.span_json(touched), 'forecast_touched', meta.span_json(fc),
+        'demand_touched', meta.span_json(touched), 'demand_relabeled', meta.span_json(relabeled),
+        'forecast_touched', meta.span_json(fc),
         'inventory_touched', meta.span_json(inv), 'external', ext,
         'coverage_before', meta.span_json(cov_before), 'coverage', meta.span_json(silver.demand_coverage()));
 END

@@ -3,7 +3,8 @@
 -- in meta.gold_changes (read by incremental exports) and returns what it did.
 --
 -- Windows: the demand facts are rewritten for the ERP dates touched (lines
--- added or removed); the forecast fact for its own new dates, the demand
+-- added, removed or changed) and, after a re-export, the dates of the
+-- superseded lines (their load_id changes); the forecast fact for its own new dates, the demand
 -- dates and the days whose membership of the ERP coverage changed (actual 0
 -- inside, NULL outside); each rolling table for its fact's dates and the 29
 -- days after (agg_demand_rolling also the same days one year later, for its
@@ -29,6 +30,7 @@ DECLARE
     sites_changed boolean := false;
     covd datemultirange;
     dem daterange;
+    relabel daterange;
     dh daterange;
     fc daterange;
     inv daterange;
@@ -67,18 +69,18 @@ BEGIN
     END IF;
 
     -- Dimensions.
-    t0 := clock_timestamp();
+    t0 := meta.progress_start('gold.dim_item');
     n := CASE WHEN item_pass THEN gold.refresh_dim_item() ELSE 0 END;
     written := written || jsonb_build_object('gold.dim_item', n);
     IF n > 0 OR p_full THEN windows := windows || '{"gold.dim_item": [{"all": true}]}'; END IF;
     PERFORM meta.progress('gold.dim_item', n, t0);
-    t0 := clock_timestamp();
+    t0 := meta.progress_start('gold.dim_site');
     n := gold.refresh_dim_site();
     written := written || jsonb_build_object('gold.dim_site', n);
     IF n > 0 OR p_full THEN windows := windows || '{"gold.dim_site": [{"all": true}]}'; END IF;
     PERFORM meta.progress('gold.dim_site', n, t0);
     IF erp_changed THEN
-        t0 := clock_timestamp();
+        t0 := meta.progress_start('gold.dim_supplier');
         n := gold.refresh_dim_supplier();
         written := written || jsonb_build_object('gold.dim_supplier', n);
         IF n > 0 OR p_full THEN windows := windows || '{"gold.dim_supplier": [{"all": true}]}'; END IF;
@@ -87,9 +89,10 @@ BEGIN
 
     -- Date windows.
     IF all_dates THEN
-        dem := '(,)'; dh := '(,)'; fc := '(,)'; inv := '(,)';
+        dem := '(,)'; relabel := '(,)'; dh := '(,)'; fc := '(,)'; inv := '(,)';
     ELSE
         dem := meta.json_span(p_changes->'demand_touched');
+        relabel := meta.hull(dem, meta.json_span(p_changes->'demand_relabeled'));
         covd := (coalesce(datemultirange(cov0), '{}') - coalesce(datemultirange(cov), '{}'))
               + (coalesce(datemultirange(cov), '{}') - coalesce(datemultirange(cov0), '{}'));
         dh := meta.hull(dem, range_merge(covd));
@@ -98,14 +101,14 @@ BEGIN
     END IF;
     -- Every date of a fact that others read: rebuild them all together, so
     -- that each reads the rebuilt rows of its source.
-    IF coalesce(upper_inf(fc), false) OR coalesce(upper_inf(dh), false) OR coalesce(upper_inf(dem), false) THEN
-        dem := '(,)'; dh := '(,)'; fc := '(,)';
+    IF coalesce(upper_inf(fc), false) OR coalesce(upper_inf(dh), false) OR coalesce(upper_inf(relabel), false) THEN
+        dem := '(,)'; relabel := '(,)'; dh := '(,)'; fc := '(,)';
     END IF;
 
     FOREACH tbl IN ARRAY facts LOOP
         w := CASE tbl
-            WHEN 'fact_demand' THEN datemultirange(dem)
-            WHEN 'fact_demand_supplier' THEN datemultirange(dem)
+            WHEN 'fact_demand' THEN datemultirange(relabel)
+            WHEN 'fact_demand_supplier' THEN datemultirange(relabel)
             WHEN 'fact_forecast' THEN datemultirange(fc)
             WHEN 'agg_forecast_rolling' THEN
                 CASE WHEN fc IS NULL THEN NULL WHEN upper_inf(fc) THEN '{(,)}' ELSE datemultirange(daterange(lower(fc), upper(fc) + lb)) END
@@ -119,7 +122,7 @@ BEGIN
         IF w IS NULL OR isempty(w) THEN
             CONTINUE;
         END IF;
-        t0 := clock_timestamp();
+        t0 := meta.progress_start('gold.' || tbl);
         IF upper_inf(w) THEN
             -- Every date: build a new table, swapped in below.
             PERFORM gold.stage(tbl);
@@ -157,7 +160,7 @@ BEGIN
     END LOOP;
 
     IF ext THEN
-        t0 := clock_timestamp();
+        t0 := meta.progress_start('gold.fact_external_daily');
         n := gold.refresh_fact_external();
         written := written || jsonb_build_object('gold.fact_external_daily', n);
         windows := windows || '{"gold.fact_external_daily": [{"all": true}]}';
@@ -200,7 +203,7 @@ BEGIN
     END LOOP;
 
     IF cardinality(staged) > 0 THEN
-        t0 := clock_timestamp();
+        t0 := meta.progress_start('gold swap');
         attempts := gold.swap_staged(staged);
         PERFORM meta.progress('gold swap', cardinality(staged), t0);
     END IF;
@@ -208,7 +211,7 @@ BEGIN
     RETURN jsonb_build_object(
         'rows', written, 'deleted', deleted, 'windows', windows, 'table_rows', totals, 'rebuilt', to_jsonb(staged),
         'sites_changed', sites_changed, 'forecast', meta.span_json(fc), 'inventory', meta.span_json(inv),
-        'demand', meta.span_json(dem), 'external', ext, 'swap_attempts', attempts,
+        'demand', meta.span_json(relabel), 'demand_changed', meta.span_json(dem), 'external', ext, 'swap_attempts', attempts,
         'coverage', meta.span_json(cov));
 END
 $$;
