@@ -233,7 +233,7 @@ func (j *Job) pullTask() (Task, error) {
 func (j *Job) refreshTask() (Task, error) {
 	full := j.Opts.Full || j.Config.Refresh.Full
 	return Task{Name: "refresh", Run: func(ctx context.Context, s *Step) error {
-		res, err := refresh.New(j.Pool, s.Log).Run(ctx, refresh.Options{Full: full})
+		res, err := refresh.New(j.Pool, s.Log).Run(ctx, refresh.Options{Full: full, Progress: j.Progress})
 		if err != nil {
 			return err
 		}
