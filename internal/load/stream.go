@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/novacorrente/novawh/internal/run/fault"
+
 	"github.com/novacorrente/novawh/internal/pgcopy"
 
 	"github.com/jackc/pgx/v5"
@@ -124,6 +126,7 @@ func (l *Loader) stream(ctx context.Context, p *plan, rr recordReader, rej *spil
 			}
 		}()
 		defer panics.Recover(&perr, "the "+p.format+" reader")
+		fault.Panic("load.producer") // -tags faultinject builds only (test/fault, cli_test)
 		next := 0
 		bufs := make([][]byte, len(pipes))
 		for i, pp := range pipes {
