@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,30 +70,15 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
   NOVAWH_ALERT_WEBHOOK=https://chat.example/hook novawh run --wait 30m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
 			if wait < 0 {
 				return Usage(errors.New("--wait must not be negative"))
 			}
 			opts.Full = full
-			job, err := newNightlyJob(app, jobSpec{Cmd: cmd, Trigger: "cli",
-				Edit: func(cfg *nightly.Config) error {
-					if len(inputs) == 0 && inputsDir == "" {
-						return nil
-					}
-					var all []nightly.Input
-					if inputsDir != "" {
-						var err error
-						if all, err = nightly.InputsFromDir(inputsDir); err != nil {
-							return err
-						}
-					}
-					flagged, err := nightly.ParseInputs(inputs, meta)
-					if err != nil {
-						return err
-					}
-					cfg.Inputs = append(all, flagged...)
-					return nil
-				}})
+			given, err := nightly.CommandLineInputs(inputsDir, inputs, meta)
+			if err != nil {
+				return Usage(err)
+			}
+			job, err := newNightlyJob(app, jobSpec{Cmd: cmd, Trigger: "cli", Inputs: given})
 			if err != nil {
 				return err
 			}
@@ -100,48 +86,7 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 			if !asJSON {
 				job.Progress = app.Progress()
 			}
-			pool, err := app.Pool(ctx)
-			if err != nil {
-				var se *nightly.StartError
-				errors.As(job.StartFailed(ctx, err), &se)
-				return &ExitError{Code: se.Code, Err: se.Err}
-			}
-			job.Pool = pool
-			rep, err := job.Execute(ctx)
-			var se *nightly.StartError
-			if errors.As(err, &se) {
-				var be *nightly.BusyError
-				if se.Code == nightly.ExitOK && errors.As(err, &be) {
-					if asJSON {
-						return runWriteSkipped(app, be)
-					}
-					fmt.Fprintf(app.Stdout, "novawh run: skipped: %s\n", be.Error())
-					return nil
-				}
-				return &ExitError{Code: se.Code, Err: se.Err}
-			}
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				err = nightly.WriteJSON(app.Stdout, rep)
-			} else {
-				err = nightly.WriteText(app.Stdout, rep)
-			}
-			if err != nil {
-				return err
-			}
-			if rep.ExitCode != nightly.ExitOK {
-				msg := fmt.Sprintf("run %d %s", rep.RunID, rep.Status)
-				if rep.FailedStep != "" {
-					msg += " at step " + rep.FailedStep
-				}
-				if rep.Error != "" {
-					msg += ": " + rep.Error
-				}
-				return &ExitError{Code: rep.ExitCode, Err: errors.New(msg)}
-			}
-			return nil
+			return runOnce(cmd.Context(), app, job, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -161,6 +106,53 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 	f.BoolVar(&warning, "alert-on-warning", false, "also alert when the run succeeds with warnings (rejected rows, quality warnings, skipped pulls)")
 	f.DurationVar(&wait, "wait", 0, "when another run is in progress, wait up to this long for it (0: exit at once with code 0)")
 	return pipeline(cmd)
+}
+
+// runOnce executes job, prints its report and turns its outcome into the
+// command's exit code.
+func runOnce(ctx context.Context, app *App, job *nightly.Job, asJSON bool) error {
+	pool, err := app.Pool(ctx)
+	if err != nil {
+		var se *nightly.StartError
+		errors.As(job.StartFailed(ctx, err), &se)
+		return &ExitError{Code: se.Code, Err: se.Err}
+	}
+	job.Pool = pool
+	rep, err := job.Execute(ctx)
+	var se *nightly.StartError
+	if errors.As(err, &se) {
+		var be *nightly.BusyError
+		if se.Code == nightly.ExitOK && errors.As(err, &be) {
+			if asJSON {
+				return runWriteSkipped(app, be)
+			}
+			fmt.Fprintf(app.Stdout, "novawh run: skipped: %s\n", be.Error())
+			return nil
+		}
+		return &ExitError{Code: se.Code, Err: se.Err}
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		err = nightly.WriteJSON(app.Stdout, rep)
+	} else {
+		err = nightly.WriteText(app.Stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.ExitCode != nightly.ExitOK {
+		msg := fmt.Sprintf("run %d %s", rep.RunID, rep.Status)
+		if rep.FailedStep != "" {
+			msg += " at step " + rep.FailedStep
+		}
+		if rep.Error != "" {
+			msg += ": " + rep.Error
+		}
+		return &ExitError{Code: rep.ExitCode, Err: errors.New(msg)}
+	}
+	return nil
 }
 
 // runWriteSkipped prints the --json answer of a run skipped because another
