@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gocarina/gocsv"
 
@@ -238,4 +240,89 @@ func BenchmarkParse(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*parseRows), "ns/row")
 	})
+}
+
+// stdCSVReader reads records with encoding/csv (the alternative to the
+// loader's reader on the hot path, for BenchmarkLoadReaders).
+type stdCSVReader struct {
+	r      *csv.Reader
+	fields [][]byte
+	rec    record
+}
+
+func newStdCSVReader(r io.Reader, d Dialect) recordReader {
+	cr := csv.NewReader(r)
+	cr.Comma = rune(d.Delimiter[0])
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	return &stdCSVReader{r: cr}
+}
+
+func (s *stdCSVReader) lines() int64 { return -1 }
+
+func (s *stdCSVReader) read() (*record, error) {
+	rec, err := s.r.Read()
+	if err != nil {
+		return nil, err
+	}
+	line, _ := s.r.FieldPos(0)
+	s.fields = s.fields[:0]
+	for _, f := range rec {
+		s.fields = append(s.fields, unsafe.Slice(unsafe.StringData(f), len(f)))
+	}
+	s.rec = record{line: int64(line), fields: s.fields}
+	return &s.rec, nil
+}
+
+// BenchmarkLoadReaders loads the same forecast CSV end to end (parse,
+// validation, binary COPY into bronze, two streams) with the loader's CSV
+// reader and with encoding/csv in its place, in one run, in fresh
+// databases, alternating (NOVAWH_BENCH_ROUNDS rounds, default 3), and
+// reports the medians and the ratio encoding/csv / novawh.
+// NOVAWH_BENCH_ROWS rows (default 1,000,000). Runs with NOVAWH_BENCH=1.
+func BenchmarkLoadReaders(b *testing.B) {
+	if os.Getenv("NOVAWH_BENCH") != "1" {
+		b.Skip("set NOVAWH_BENCH=1 (make bench)")
+	}
+	rows := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("NOVAWH_BENCH_ROWS")); err == nil && v > 0 {
+		rows = v
+	}
+	rounds := 3
+	if v, err := strconv.Atoi(os.Getenv("NOVAWH_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	file := filepath.Join(b.TempDir(), "forecasts.csv")
+	writeForecastCSV(b, file, rows, 2)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		times := map[string][]float64{}
+		for r := 0; r < rounds; r++ {
+			for _, name := range []string{"novawh", "encoding_csv"} {
+				db, err := pgtest.NewE(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				l := newTestLoader(b, db.Pool)
+				l.log = slog.New(slog.DiscardHandler)
+				if name == "encoding_csv" {
+					l.hooks = &testHooks{csvReader: newStdCSVReader}
+				}
+				_, _ = db.Pool.Exec(ctx, `CHECKPOINT`)
+				t0 := time.Now()
+				res, err := l.LoadPaths(ctx, "ml_forecasts", []string{file}, Options{Meta: flagMeta, Streams: 2})
+				d := time.Since(t0).Seconds()
+				if err != nil || res[0].Status != "loaded" || res[0].RowsLoaded != int64(rows) {
+					b.Fatalf("%s: %+v %v", name, res, err)
+				}
+				db.Drop(ctx)
+				times[name] = append(times[name], d)
+			}
+		}
+		mn, ms := median(times["novawh"]), median(times["encoding_csv"])
+		b.ReportMetric(mn, "novawh_s")
+		b.ReportMetric(ms, "encoding_csv_s")
+		b.ReportMetric(ms/mn, "encoding_csv/novawh")
+		b.Logf("%d rows end to end: novawh reader %.2fs, encoding/csv %.2fs (medians of %d): encoding/csv takes %.2f× the time", rows, mn, ms, rounds, ms/mn)
+	}
 }

@@ -335,189 +335,222 @@ type scanResult struct {
 // scan reads one record from b, which holds at least one byte. It reports
 // scanNeedMore when b ends before the record does and more input may come.
 func (c *csvReader) scan(b []byte) scanResult {
-	var s scanResult
-	s.firstN = -1
 	c.qbuf, c.spans = c.qbuf[:0], c.spans[:0]
-	lf := c.mode == '\n'
-	more := func() scanResult {
-		return scanResult{status: scanNeedMore, firstN: s.firstN, firstRaw: s.firstRaw, quoteCol: s.quoteCol}
+	sc := &scanner{c: c, b: b, lf: c.mode == '\n', line: c.line}
+	sc.s.firstN = -1
+	if r, ok := sc.blank(); ok {
+		return r
 	}
-	// Empty line: a lone line break (CRLF in an LF file, a CR ending the input).
+	i := 0
+	for {
+		toQ, fs := false, len(c.qbuf)
+		if i < len(b) && b[i] == '"' {
+			next, res, nextField := sc.quoted(i)
+			if res != nil {
+				return *res
+			}
+			if i = next; nextField {
+				continue
+			}
+			toQ = true // junk after the closing quote: the rest is read unquoted
+		}
+		next, res := sc.unquoted(i, toQ, fs)
+		if res != nil {
+			return *res
+		}
+		i = next
+	}
+}
+
+// scanner is the state of one scan: the record read so far.
+type scanner struct {
+	c         *csvReader
+	b         []byte
+	s         scanResult
+	lf        bool  // an LF (or CRLF) file
+	line      int64 // the current physical line
+	lineStart int   // offset in b of the current physical line
+}
+
+// blank recognises an empty line: a lone line break (CRLF in an LF file,
+// a CR ending the input).
+func (sc *scanner) blank() (scanResult, bool) {
+	b, c := sc.b, sc.c
 	switch {
 	case b[0] == c.mode:
-		return scanResult{status: scanBlank, n: 1, breaks: 1}
-	case lf && b[0] == '\r' && len(b) == 1:
+		return scanResult{status: scanBlank, n: 1, breaks: 1}, true
+	case sc.lf && b[0] == '\r' && len(b) == 1:
+		if !c.eof {
+			return sc.more(), true
+		}
+		return scanResult{status: scanBlank, n: 1}, true
+	case sc.lf && b[0] == '\r' && b[1] == '\n':
+		return scanResult{status: scanBlank, n: 2, breaks: 1}, true
+	}
+	return scanResult{}, false
+}
+
+func (sc *scanner) more() scanResult {
+	return scanResult{status: scanNeedMore, firstN: sc.s.firstN, firstRaw: sc.s.firstRaw, quoteCol: sc.s.quoteCol}
+}
+
+func (sc *scanner) mixed(at int) scanResult {
+	what, first := "a CR (carriage return) that is not followed by LF", "LF"
+	if !sc.lf {
+		what, first = "an LF (line feed)", "CR (carriage return, Excel for Mac)"
+	}
+	return scanResult{status: scanFileError, err: &FileError{Line: sc.line, Column: int64(at-sc.lineStart) + 1,
+		Msg: fmt.Sprintf("%s outside quotes, but the file's first line ends with %s: mixed line endings, so its lines cannot be told apart; re-save the file with one kind of line ending", what, first)}}
+}
+
+// lineBreak records a line break inside quotes ending at b[at] (brk bytes
+// long), opened by the quote at column qcol.
+func (sc *scanner) lineBreak(at, brk, qcol int) {
+	if sc.s.firstN < 0 {
+		sc.s.firstN, sc.s.firstRaw, sc.s.quoteCol = at+brk, at, qcol
+	}
+	sc.s.breaks++
+	sc.line++
+	sc.lineStart = at + brk
+}
+
+// end ends the record at b[at] with the field span f; its line break is
+// brk bytes long.
+func (sc *scanner) end(f fieldSpan, at, brk int) *scanResult {
+	sc.c.spans = append(sc.c.spans, f)
+	sc.s.raw, sc.s.n = at, at+brk
+	if brk > 0 && (sc.b[at] == sc.c.mode || (sc.lf && brk == 2)) {
+		sc.s.breaks++
+	}
+	return &sc.s
+}
+
+// quoted reads a quoted field starting at b[i]. It returns where reading
+// goes on, the end of the record (or scanNeedMore, or a file error) as
+// res, and nextField when a delimiter ended the field. With neither, the
+// closing quote was followed by junk: the rest of the field is unquoted.
+func (sc *scanner) quoted(i int) (next int, res *scanResult, nextField bool) {
+	b, c := sc.b, sc.c
+	fs := len(c.qbuf)
+	qcol, qline := i-sc.lineStart+1, sc.line
+	more := func() (int, *scanResult, bool) { r := sc.more(); return 0, &r, false }
+	i++
+	for closed := false; !closed; {
+		if i >= len(b) {
+			if !c.eof {
+				return more()
+			}
+			if sc.s.problem == "" {
+				sc.s.problem = fmt.Sprintf("column %d: the quote that opens field %d is never closed (end of file)", qcol, len(c.spans)+1)
+				sc.s.problemLine = qline
+			}
+			return 0, sc.end(fieldSpan{true, fs, len(c.qbuf)}, i, 0), false
+		}
+		switch ch := b[i]; {
+		case ch == '"':
+			i++
+			if i >= len(b) && !c.eof {
+				return more()
+			}
+			if i >= len(b) || b[i] != '"' {
+				closed = true
+				continue
+			}
+			c.qbuf = append(c.qbuf, '"')
+			i++
+		case ch == '\n', ch == '\r' && !sc.lf:
+			c.qbuf = append(c.qbuf, '\n')
+			sc.lineBreak(i, 1, qcol)
+			i++
+		case ch == '\r':
+			if i+1 >= len(b) && !c.eof {
+				return more()
+			}
+			if i+1 < len(b) && b[i+1] == '\n' {
+				c.qbuf = append(c.qbuf, '\n')
+				sc.lineBreak(i, 2, qcol)
+				i += 2
+				continue
+			}
+			c.qbuf = append(c.qbuf, '\r')
+			i++
+		default:
+			j := i + 1
+			for j < len(b) && !c.qstop[b[j]] {
+				j++
+			}
+			c.qbuf = append(c.qbuf, b[i:j]...)
+			i = j
+		}
+	}
+	// After the closing quote.
+	f := fieldSpan{true, fs, len(c.qbuf)}
+	if i >= len(b) {
+		return 0, sc.end(f, i, 0), false
+	}
+	switch ch := b[i]; {
+	case ch == c.delim:
+		c.spans = append(c.spans, f)
+		return i + 1, nil, true
+	case ch == c.mode:
+		return 0, sc.end(f, i, 1), false
+	case sc.lf && ch == '\r' && i+1 >= len(b):
 		if !c.eof {
 			return more()
 		}
-		return scanResult{status: scanBlank, n: 1}
-	case lf && b[0] == '\r' && b[1] == '\n':
-		return scanResult{status: scanBlank, n: 2, breaks: 1}
+		return 0, sc.end(f, i, 1), false
+	case sc.lf && ch == '\r' && b[i+1] == '\n':
+		return 0, sc.end(f, i, 2), false
+	case !sc.lf && ch == '\n':
+		r := sc.mixed(i)
+		return 0, &r, false
 	}
-	i, lineStart := 0, 0
-	line := c.line
-	mixed := func(at int) scanResult {
-		what := "a CR (carriage return) that is not followed by LF"
-		first := "LF"
-		if !lf {
-			what, first = "an LF (line feed)", "CR (carriage return, Excel for Mac)"
-		}
-		return scanResult{status: scanFileError, err: &FileError{Line: line, Column: int64(at-lineStart) + 1,
-			Msg: fmt.Sprintf("%s outside quotes, but the file's first line ends with %s: mixed line endings, so its lines cannot be told apart; re-save the file with one kind of line ending", what, first)}}
+	if sc.s.problem == "" {
+		sc.s.problem = fmt.Sprintf("column %d: unexpected %q after a closing quote (field %d)", i-sc.lineStart+1, b[i], len(c.spans)+1)
+		sc.s.problemLine = sc.line
 	}
-	// lineBreak records a line break inside quotes ending at b[at] (the
-	// break is brk bytes long).
-	lineBreak := func(at, brk, qcol int) {
-		if s.firstN < 0 {
-			s.firstN, s.firstRaw, s.quoteCol = at+brk, at, qcol
-		}
-		s.breaks++
-		line++
-		lineStart = at + brk
+	return i, nil, false
+}
+
+// unquoted reads unquoted text from b[i] to the end of its field: a whole
+// field, or the rest of a quoted one after junk (toQ: appended to qbuf,
+// where the field started at fs). It returns the start of the next field,
+// or the end of the record as res.
+func (sc *scanner) unquoted(i int, toQ bool, fs int) (int, *scanResult) {
+	b, c := sc.b, sc.c
+	j := i
+	for j < len(b) && !c.stop[b[j]] {
+		j++
 	}
-	// endRecord ends the record at b[at], its line break brk bytes long.
-	endRecord := func(at, brk int) scanResult {
-		s.raw, s.n = at, at+brk
-		if brk > 0 && (b[at] == c.mode || (lf && brk == 2)) {
-			s.breaks++
-		}
-		return s
+	f := fieldSpan{false, i, j}
+	if toQ {
+		c.qbuf = append(c.qbuf, b[i:j]...)
+		f = fieldSpan{true, fs, len(c.qbuf)}
 	}
-	for {
-		toQ := false // the field's bytes are in qbuf
-		fs := len(c.qbuf)
-		if i < len(b) && b[i] == '"' {
-			toQ = true
-			qcol, qline := i-lineStart+1, line
-			i++
-		quoted:
-			for {
-				if i >= len(b) {
-					if !c.eof {
-						return more()
-					}
-					if s.problem == "" {
-						s.problem = fmt.Sprintf("column %d: the quote that opens field %d is never closed (end of file)", qcol, len(c.spans)+1)
-						s.problemLine = qline
-					}
-					c.spans = append(c.spans, fieldSpan{true, fs, len(c.qbuf)})
-					return endRecord(i, 0)
-				}
-				switch ch := b[i]; {
-				case ch == '"':
-					i++
-					if i >= len(b) {
-						if !c.eof {
-							return more()
-						}
-						break quoted
-					}
-					if b[i] != '"' {
-						break quoted
-					}
-					c.qbuf = append(c.qbuf, '"')
-					i++
-				case ch == '\n':
-					c.qbuf = append(c.qbuf, '\n')
-					lineBreak(i, 1, qcol)
-					i++
-				case ch == '\r' && !lf:
-					c.qbuf = append(c.qbuf, '\n')
-					lineBreak(i, 1, qcol)
-					i++
-				case ch == '\r':
-					if i+1 >= len(b) && !c.eof {
-						return more()
-					}
-					if i+1 < len(b) && b[i+1] == '\n' {
-						c.qbuf = append(c.qbuf, '\n')
-						lineBreak(i, 2, qcol)
-						i += 2
-						continue
-					}
-					c.qbuf = append(c.qbuf, '\r')
-					i++
-				default:
-					j := i + 1
-					for j < len(b) && !c.qstop[b[j]] {
-						j++
-					}
-					c.qbuf = append(c.qbuf, b[i:j]...)
-					i = j
-				}
-			}
-			// After the closing quote.
-			if i >= len(b) {
-				c.spans = append(c.spans, fieldSpan{true, fs, len(c.qbuf)})
-				return endRecord(i, 0)
-			}
-			switch ch := b[i]; {
-			case ch == c.delim:
-				c.spans = append(c.spans, fieldSpan{true, fs, len(c.qbuf)})
-				i++
-				continue
-			case ch == c.mode:
-				c.spans = append(c.spans, fieldSpan{true, fs, len(c.qbuf)})
-				return endRecord(i, 1)
-			case lf && ch == '\r' && i+1 >= len(b):
-				if !c.eof {
-					return more()
-				}
-				c.spans = append(c.spans, fieldSpan{true, fs, len(c.qbuf)})
-				return endRecord(i, 1)
-			case lf && ch == '\r' && b[i+1] == '\n':
-				c.spans = append(c.spans, fieldSpan{true, fs, len(c.qbuf)})
-				return endRecord(i, 2)
-			case !lf && ch == '\n':
-				return mixed(i)
-			default:
-				// Junk after the closing quote: the row is rejected; the rest
-				// of the field is read as unquoted text.
-				if s.problem == "" {
-					s.problem = fmt.Sprintf("column %d: unexpected %q after a closing quote (field %d)", i-lineStart+1, ch, len(c.spans)+1)
-					s.problemLine = line
-				}
-			}
+	if j >= len(b) {
+		if !c.eof {
+			r := sc.more()
+			return 0, &r
 		}
-		// Unquoted text (a whole field, or the rest after junk).
-		j := i
-		for j < len(b) && !c.stop[b[j]] {
-			j++
-		}
-		if toQ {
-			c.qbuf = append(c.qbuf, b[i:j]...)
-		}
-		span := fieldSpan{false, i, j}
-		if toQ {
-			span = fieldSpan{true, fs, len(c.qbuf)}
-		}
-		if j >= len(b) {
-			if !c.eof {
-				return more()
-			}
-			c.spans = append(c.spans, span)
-			return endRecord(j, 0)
-		}
-		switch ch := b[j]; {
-		case ch == c.delim:
-			c.spans = append(c.spans, span)
-			i = j + 1
-		case ch == c.mode:
-			c.spans = append(c.spans, span)
-			return endRecord(j, 1)
-		case lf && ch == '\r' && j+1 >= len(b):
-			if !c.eof {
-				return more()
-			}
-			c.spans = append(c.spans, span)
-			return endRecord(j, 1)
-		case lf && ch == '\r' && b[j+1] == '\n':
-			c.spans = append(c.spans, span)
-			return endRecord(j, 2)
-		default:
-			return mixed(j)
-		}
+		return 0, sc.end(f, j, 0)
 	}
+	switch ch := b[j]; {
+	case ch == c.delim:
+		c.spans = append(c.spans, f)
+		return j + 1, nil
+	case ch == c.mode:
+		return 0, sc.end(f, j, 1)
+	case sc.lf && ch == '\r' && j+1 >= len(b):
+		if !c.eof {
+			r := sc.more()
+			return 0, &r
+		}
+		return 0, sc.end(f, j, 1)
+	case sc.lf && ch == '\r' && b[j+1] == '\n':
+		return 0, sc.end(f, j, 2)
+	}
+	r := sc.mixed(j)
+	return 0, &r
 }
 
 // finish turns a scanned record into c.rec and consumes it, cutting a

@@ -327,7 +327,7 @@ func modelCSV(t *testing.T, seg []byte, delim byte, crMode bool) []diffRec {
 			m := diffRec{line: int64(baseLine + line - 1)}
 			for _, f := range rec {
 				if ph != 0 {
-					f = strings.ReplaceAll(f, string(ph), `"`)
+					f = strings.ReplaceAll(f, string([]byte{ph}), `"`)
 				}
 				m.fields = append(m.fields, f)
 			}

@@ -40,6 +40,9 @@ type Loader struct {
 type testHooks struct {
 	record   func(file string, n int64) // on the producer, before record n is encoded
 	copyRead func(file string)          // on pgconn's COPY goroutine, in each read of the data
+	// csvReader replaces the CSV reader (the benchmark of encoding/csv on
+	// the hot path).
+	csvReader func(r io.Reader, d Dialect) recordReader
 }
 
 // New returns a loader. log may be nil (no logging).

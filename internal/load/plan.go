@@ -71,22 +71,22 @@ type target struct {
 
 // plan is how one input's records become binary COPY rows of one table.
 type plan struct {
-	table    *registry.Table
-	targets  []target
-	columns  []string // COPY column list (targets then _load_id, _line)
-	nfields  int      // fields per record (from the header)
-	ignored  []string // file columns not mapped to the table
-	dateIdx  int      // index in targets of the business date, -1 none
-	loadID   int64
+	table   *registry.Table
+	targets []target
+	columns []string // COPY column list (targets then _load_id, _line)
+	nfields int      // fields per record (from the header)
+	ignored []string // file columns not mapped to the table
+	dateIdx int      // index in targets of the business date, -1 none
+	loadID  int64
 	// loadIDDefault: the COPY targets fill _load_id themselves (parallel
 	// stream stages), so rows do not carry it.
 	loadIDDefault bool
-	file     string // the input's name, format csv or parquet (messages)
-	format   string
-	nulls    map[string]bool
-	num      numParser
-	dates    *dateParser
-	tsLayout []string
+	file          string // the input's name, format csv or parquet (messages)
+	format        string
+	nulls         map[string]bool
+	num           numParser
+	dates         *dateParser
+	tsLayout      []string
 }
 
 // Meta are the ML metadata and as-of values supplied at load time.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/novacorrente/novawh/internal/run/fault"
+
 	"github.com/novacorrente/novawh/internal/pgcopy"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +55,14 @@ func (l *Loader) open(in *input, src *Source, opts Options) (recordReader, []str
 		bar.Add(in.size)
 		return pr, pr.header, bar, nil
 	}
+	if l.hooks != nil && l.hooks.csvReader != nil {
+		rr := l.hooks.csvReader(bar.Reader(in.r), src.Dialect)
+		rec, err := rr.read()
+		if err != nil {
+			return rr, nil, bar, err
+		}
+		return rr, headerOf(rec), bar, nil
+	}
 	cr, err := openCSV(bar.Reader(in.r), src.Dialect)
 	if err != nil {
 		return nil, nil, bar, err
@@ -67,11 +77,16 @@ func (l *Loader) open(in *input, src *Source, opts Options) (recordReader, []str
 	if rec.problem != "" {
 		return cr, nil, bar, &FileError{Line: rec.line, Msg: "header: " + rec.problem}
 	}
+	return cr, headerOf(rec), bar, nil
+}
+
+// headerOf is the header record's fields as names.
+func headerOf(rec *record) []string {
 	header := make([]string, len(rec.fields))
 	for i, f := range rec.fields {
 		header[i] = string(f)
 	}
-	return cr, header, bar, nil
+	return header
 }
 
 type streamStats struct {
@@ -111,6 +126,7 @@ func (l *Loader) stream(ctx context.Context, p *plan, rr recordReader, rej *spil
 			}
 		}()
 		defer panics.Recover(&perr, "the "+p.format+" reader")
+		fault.Panic("load.producer") // -tags faultinject builds only (test/fault, cli_test)
 		next := 0
 		bufs := make([][]byte, len(pipes))
 		for i, pp := range pipes {

@@ -1,9 +1,9 @@
 package load
 
 import (
-	"time"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestFastFloatMatchesStrconv(t *testing.T) {
