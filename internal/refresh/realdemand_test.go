@@ -3,7 +3,6 @@ package refresh
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -11,11 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/novacorrente/novawh/internal/config"
-	"github.com/novacorrente/novawh/internal/load"
 	"github.com/novacorrente/novawh/internal/pgtest"
 	"github.com/novacorrente/novawh/internal/realdata"
-	"github.com/novacorrente/novawh/internal/registry"
+	"github.com/novacorrente/novawh/internal/testload"
 )
 
 // TestRealDataDemand loads the company's ERP export and storytelling
@@ -30,8 +27,8 @@ func TestRealDataDemand(t *testing.T) {
 	tsPath := realdata.Path(t, "data/outputs/nova_corrente/storytelling/storytelling_timeseries.csv")
 	db := pgtest.New(t)
 	ctx := context.Background()
-	loadFiles(t, db.Pool, "erp_requisitions", erpPath)
-	loadFiles(t, db.Pool, "ml_forecasts", tsPath)
+	testload.Files(t, db.Pool, "erp_requisitions", erpPath)
+	testload.Files(t, db.Pool, "ml_forecasts", tsPath)
 	res := run(t, db.Pool, false)
 	if res.Coverage == nil || res.Coverage.From.Format(time.DateOnly) != "2024-10-09" || res.Coverage.To.Format(time.DateOnly) != "2025-10-24" {
 		t.Errorf("ERP coverage %s, want 2024-10-09..2025-10-24", res.Coverage)
@@ -248,33 +245,4 @@ func fmtP2(s *string) string {
 		return "none"
 	}
 	return *s
-}
-
-// loadFiles loads files into bronze through the real loader with the
-// project's novawh.yaml (the ML outputs lack metadata: it is given).
-func loadFiles(t *testing.T, pool *pgxpool.Pool, source string, paths ...string) {
-	t.Helper()
-	cfgFile, err := config.Load(filepath.Join("..", "..", "novawh.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lcfg, err := load.LoadConfig(cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen := time.Date(2025, 11, 11, 3, 0, 0, 0, time.UTC)
-	res, err := load.New(pool, reg, lcfg, nil).LoadPaths(context.Background(), source, paths, load.Options{
-		Meta: load.MLMeta{ModelVersion: "storytelling-v1", GeneratedAt: &gen, Source: "ensemble", DatasetID: "nova_corrente"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range res {
-		if r.Status != "loaded" {
-			t.Fatalf("load %s: %s %s", r.File, r.Status, r.Error)
-		}
-	}
 }
