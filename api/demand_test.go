@@ -166,10 +166,10 @@ func TestSuppliers(t *testing.T) {
 		return strings.Join(out, "|")
 	}
 	for q, want := range map[string]string{
-		"q=silva":                                      "FERRAGENS SILVA & CIA",
-		"q=" + url.QueryEscape("&"):                    "FERRAGENS SILVA & CIA",
-		"q=%25":                                        "",
-		"item_id=" + url.QueryEscape(itemPrego):        "ACME LTDA",
+		"q=silva":                               "FERRAGENS SILVA & CIA",
+		"q=" + url.QueryEscape("&"):             "FERRAGENS SILVA & CIA",
+		"q=%25":                                 "",
+		"item_id=" + url.QueryEscape(itemPrego): "ACME LTDA",
 		"item_id=" + url.QueryEscape(itemPercent):      "",
 		"q=acme&item_id=" + url.QueryEscape(itemDisco): "ACME LTDA",
 	} {

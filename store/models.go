@@ -717,6 +717,39 @@ type MetaWatermark struct {
 	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
 }
 
+// Per export target of meta.export_runs: when its last successful and last failed export finished.
+type MonitorExportFreshness struct {
+	Target        string             `json:"target"`
+	LastSuccessAt pgtype.Timestamptz `json:"last_success_at"`
+	LastFailureAt pgtype.Timestamptz `json:"last_failure_at"`
+}
+
+// Rows of each gold table as the planner estimates them (pg_class.reltuples after ANALYZE/autovacuum): cheap, approximate.
+type MonitorGoldTableRow struct {
+	TableName    string `json:"table_name"`
+	RowsEstimate int64  `json:"rows_estimate"`
+}
+
+// The newest row of meta.runs (the nightly job), with its duration in seconds (so far, while running).
+type MonitorLastRun struct {
+	RunID           int64              `json:"run_id"`
+	Trigger         string             `json:"trigger"`
+	Status          string             `json:"status"`
+	ExitCode        *int32             `json:"exit_code"`
+	FailedStep      *string            `json:"failed_step"`
+	StartedAt       pgtype.Timestamptz `json:"started_at"`
+	FinishedAt      pgtype.Timestamptz `json:"finished_at"`
+	DurationSeconds float64            `json:"duration_seconds"`
+}
+
+// Per source of meta.loads: when its last successful (loaded) and last failed input finished, and how many inputs loaded.
+type MonitorSourceFreshness struct {
+	Source        string             `json:"source"`
+	LastSuccessAt pgtype.Timestamptz `json:"last_success_at"`
+	LastFailureAt pgtype.Timestamptz `json:"last_failure_at"`
+	Loads         int64              `json:"loads"`
+}
+
 // silver.stg_demand summed per (date, item_id) (deposito NULL) and per (date, item_id, deposito); kept by refresh.
 type SilverDemandDaily struct {
 	Date     pgtype.Date `json:"date"`
