@@ -121,7 +121,7 @@ func TestMetrics(t *testing.T) {
 	hits0 := before["novawh_api_cache_hits_total"].GetMetric()[0].GetCounter().GetValue()
 	ok0, bad0 := count(before, "200"), count(before, "400")
 
-	e.get(t, ts+"?start="+seedStart+"&end="+seedEnd)  // a hit
+	e.get(t, ts+"?start="+seedStart+"&end="+seedEnd) // a hit
 	e.get(t, ts+"?start="+seedEnd+"&end="+seedStart) // 400
 	after := scrape(t, e)
 	if got := count(after, "200"); got != ok0+1 {
