@@ -11,7 +11,7 @@ go build -o bin/novawh ./cmd/novawh
 if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
   export NOVAWH_PGDIR="$(mktemp -d "${TMPDIR:-/tmp}/novawh-pg-bench-XXXXXX")"
   chmod 0755 "$NOVAWH_PGDIR"
-  stop_db() { bin/novawh db stop --purge --log-file "" >/dev/null 2>&1 || true; }
+  stop_db() { bin/novawh db stop --purge --yes --log-file "" >/dev/null 2>&1 || true; }
   trap stop_db EXIT
   TEST_DATABASE_URL="$(bin/novawh db start --log-file "")"
   export TEST_DATABASE_URL

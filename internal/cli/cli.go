@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -62,6 +62,9 @@ type App struct {
 	Stdin  io.Reader
 	// LookupEnv reads the environment (nil: os.LookupEnv); tests inject it.
 	LookupEnv func(string) (string, bool)
+	// Interactive reports whether a person answers on Stdin (nil: whether
+	// Stdin is a terminal); tests inject it.
+	Interactive func() bool
 
 	log      *slog.Logger
 	logFile  io.Closer
@@ -72,6 +75,8 @@ type App struct {
 	// fileLog: the command writes the log file (pipeline work, or an
 	// explicit --log-file).
 	fileLog bool
+	// started: the command line was accepted and the command began.
+	started bool
 }
 
 // annotPipeline marks the commands that do pipeline work (load, pull,
@@ -99,23 +104,40 @@ var commands = []func(*App) *cobra.Command{
 // process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := &App{Stdout: stdout, Stderr: stderr, Stdin: os.Stdin}
-	root := newRoot(app)
+	return app.Run(ctx, args)
+}
+
+// Run executes novawh with args on a, whose Stdout, Stderr and Stdin (and
+// optionally LookupEnv and Interactive) are set, and returns the exit code.
+// A panic of the command becomes exit 1 with its stack on stderr.
+func (a *App) Run(ctx context.Context, args []string) (code int) {
+	root := newRoot(a)
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(a.Stdout)
+	root.SetErr(a.Stderr)
+	root.SetIn(a.Stdin)
+	defer a.close()
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(a.Stderr, "novawh: internal error (a bug: please report it with this output): panic: %v\n%s", p, debug.Stack())
+			code = ExitFailed
+		}
+	}()
 	err := root.ExecuteContext(ctx)
-	app.close()
 	if err == nil {
 		return ExitOK
 	}
-	code := ExitFailed
+	code = ExitFailed
 	var ee *ExitError
-	if errors.As(err, &ee) {
+	switch {
+	case errors.As(err, &ee):
 		code = ee.Code
-	} else if isUsageError(err) {
+	case !a.started:
+		// cobra refused the command line (unknown command, wrong number
+		// of arguments) before the command started.
 		code = ExitUsage
 	}
-	fmt.Fprintf(stderr, "novawh: error: %s\n", logx.OneLine(err.Error()))
+	fmt.Fprintf(a.Stderr, "novawh: error: %s\n", logx.OneLine(err.Error()))
 	return code
 }
 
@@ -132,6 +154,9 @@ Connection: --database-url, else DATABASE_URL, else the standard PG* variables.`
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// Reached once cobra accepted the command line: errors from
+			// here on are the command's own.
+			app.started = true
 			app.fileLog = cmd.Annotations[annotPipeline] == "true" || cmd.Flag("log-file").Changed
 			// Global settings: flag, else environment, else the default.
 			if err := (config.Resolver{Flags: cmd.Flags(), LookupEnv: app.LookupEnv}).Resolve("", app,
@@ -258,11 +283,4 @@ func (a *App) close() {
 	if a.logFile != nil {
 		_ = a.logFile.Close()
 	}
-}
-
-func isUsageError(err error) bool {
-	s := err.Error()
-	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "unknown flag") ||
-		strings.HasPrefix(s, "accepts ") || strings.HasPrefix(s, "requires ") ||
-		strings.HasPrefix(s, "invalid argument")
 }

@@ -57,14 +57,19 @@ Its files live under the system temp dir (or --dir / NOVAWH_PGDIR).`,
 			return s.Stop(cmd.Context())
 		},
 	}
-	var purge bool
-	stop.Flags().BoolVar(&purge, "purge", false, "also delete the server's data")
+	var purge, yes bool
+	stop.Flags().BoolVar(&purge, "purge", false, "also delete the server's folder and all its data (asks first on a terminal; -y to confirm)")
+	stop.Flags().BoolVarP(&yes, "yes", "y", false, "with --purge: do not ask for confirmation")
 	stop.RunE = func(cmd *cobra.Command, _ []string) error {
 		s, err := server()
 		if err != nil {
 			return err
 		}
 		if purge {
+			if err := app.confirm(fmt.Sprintf("Are you sure you want to delete the local server %q and all its data (%s)?", name, s.Dir),
+				"add -y (--yes) to delete it", "not deleting the local server", yes); err != nil {
+				return err
+			}
 			return s.Remove(cmd.Context())
 		}
 		return s.Stop(cmd.Context())

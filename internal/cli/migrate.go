@@ -50,18 +50,33 @@ func newMigrateCmd(app *App) *cobra.Command {
 			return nil
 		},
 	}
+	var all, yes bool
 	down := &cobra.Command{
-		Use:   "down [N]",
-		Short: "Roll back N migrations (all when N is omitted)",
-		Args:  cobra.MaximumNArgs(1),
+		Use:   "down N | --all",
+		Short: "Roll back N migrations, or all of them (every schema and all data) with --all",
+		Long: `Roll back the last N migrations. Without N every migration is rolled back,
+which drops the bronze, silver, gold and meta schemas and all their data: like
+the stock golang-migrate CLI, novawh then asks "Are you sure you want to apply
+all down migrations? [y/N]" on a terminal, and refuses (exit 2) when stdin is
+not a terminal unless --all (or -y) is given.`,
+		Example: `  novawh migrate down 1
+  novawh migrate down --all`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n := 0
 			if len(args) == 1 {
+				if all {
+					return Usage(fmt.Errorf("give N or --all, not both"))
+				}
 				v, err := strconv.Atoi(args[0])
 				if err != nil || v < 1 {
 					return Usage(fmt.Errorf("N must be a positive integer, not %q", args[0]))
 				}
 				n = v
+			} else if err := app.confirm("Are you sure you want to apply all down migrations?",
+				"give --all (or -y) to drop every schema and all data, or N to roll back N migrations",
+				"not applying all down migrations", all || yes); err != nil {
+				return err
 			}
 			m, err := open(cmd)
 			if err != nil {
@@ -79,6 +94,8 @@ func newMigrateCmd(app *App) *cobra.Command {
 			return nil
 		},
 	}
+	down.Flags().BoolVar(&all, "all", false, "roll back every migration (drops every schema and all data) without asking")
+	down.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	version := &cobra.Command{
 		Use:   "version",
 		Short: "Print the applied and the latest available schema version",

@@ -89,7 +89,9 @@ run:
 	}
 	// A bad value is a usage error naming its source.
 	app := &App{ConfigPath: cfgPath, DatabaseURL: "postgres://127.0.0.1:1/x", Stdout: io.Discard, Stderr: io.Discard,
-		LookupEnv: func(k string) (string, bool) { return map[string]string{"NOVAWH_OFFLINE": "maybe"}[k], k == "NOVAWH_OFFLINE" }}
+		LookupEnv: func(k string) (string, bool) {
+			return map[string]string{"NOVAWH_OFFLINE": "maybe"}[k], k == "NOVAWH_OFFLINE"
+		}}
 	_, err := newNightlyJob(app, jobSpec{Cmd: subcommand(t, app, nil, "run")})
 	if err == nil || !strings.Contains(err.Error(), `NOVAWH_OFFLINE="maybe"`) {
 		t.Fatalf("bad NOVAWH_OFFLINE: %v", err)

@@ -23,10 +23,11 @@ type Options struct {
 	Throttle time.Duration
 }
 
-// IsTerminal reports whether w is a file descriptor attached to a terminal.
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(interface{ Fd() uintptr })
-	return ok && term.IsTerminal(int(f.Fd()))
+// IsTerminal reports whether f (an *os.File such as os.Stderr or
+// os.Stdin) is attached to a terminal.
+func IsTerminal(f any) bool {
+	fd, ok := f.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(fd.Fd()))
 }
 
 // Reporter draws progress on one writer (normally stderr).
@@ -44,7 +45,7 @@ type Reporter struct {
 func New(w io.Writer, opts Options) *Reporter {
 	isTerm := opts.Terminal
 	if isTerm == nil {
-		isTerm = IsTerminal
+		isTerm = func(w io.Writer) bool { return IsTerminal(w) }
 	}
 	if w == nil || !isTerm(w) {
 		return nil

@@ -10,6 +10,9 @@
 // 1 failed, 2 usage/config (including an out-of-date schema), 3 error-level
 // data-quality failure.
 //
-// Test hook: NOVAWH_FAULT_PAUSE_AT (see package fault) pauses the process at
-// named points so the fault tests can kill it there.
+// A panic in a step (or in the load of one input) is recovered and becomes
+// that step's (that input's) failure; see Recovered.
+//
+// Test hooks (package fault, only with -tags faultinject): pause or panic
+// at named points so the fault tests can kill the process there.
 package run

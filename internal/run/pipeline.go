@@ -80,7 +80,7 @@ func (j *Job) loadTask() (Task, error) {
 				ts, _ := time.Parse(time.RFC3339, in.GeneratedAt) // validated by LoadConfig
 				opts.Meta.GeneratedAt = &ts
 			}
-			rs, err := l.LoadPaths(ctx, in.Source, paths, opts)
+			rs, err := loadInput(ctx, l, in, paths, opts, s)
 			results = append(results, rs...)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -119,6 +119,18 @@ func (j *Job) loadTask() (Task, error) {
 		return nil
 	}
 	return t, nil
+}
+
+// loadInput loads one configured input; a panic while loading it is that
+// input's failure, and the other inputs go on.
+func loadInput(ctx context.Context, l *load.Loader, in Input, paths []string, opts load.Options, s *Step) (rs []load.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Recovered(s.Log, fmt.Sprintf("load of input %s (%s)", in.Source, strings.Join(in.Paths, ", ")), p)
+		}
+	}()
+	fault.Panic("load.input")
+	return l.LoadPaths(ctx, in.Source, paths, opts)
 }
 
 // existing keeps the paths that name something to load: an existing file,

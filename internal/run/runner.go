@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -306,14 +307,27 @@ func lockAlive(ctx context.Context, conn *pgxpool.Conn) error {
 	return nil
 }
 
-// runTask runs t, turning a panic into a step failure.
+// runTask runs t, turning a panic on the step's goroutine into the step's
+// failure (recorded in meta.runs like any other; the stack goes to the
+// log). Goroutines a step starts recover their own panics (the loader,
+// the exporter).
 func runTask(ctx context.Context, t Task, st *Step) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("step %s panicked: %v", t.Name, p)
+			err = Recovered(st.Log, "step "+t.Name, p)
 		}
 	}()
+	fault.Panic(t.Name)
 	return t.Run(ctx, st)
+}
+
+// Recovered is the error of a recovered panic of what (a step, an input):
+// its value in one line; the stack is logged at error level.
+func Recovered(log *slog.Logger, what string, p any) error {
+	if log != nil {
+		log.Error(what+" panicked (a bug: please report it with this line)", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	}
+	return fmt.Errorf("%s panicked: %v", what, p)
 }
 
 // onlyQuality: every failed step failed because of data quality.

@@ -9,28 +9,61 @@ import (
 	"testing"
 )
 
-var (
+// TagFaultInject builds the binary with the fault-injection hooks of
+// internal/run/fault (test/fault only; production builds have none).
+const TagFaultInject = "faultinject"
+
+type build struct {
 	once sync.Once
-	dir  string
 	path string
 	err  error
+}
+
+var (
+	mu     sync.Mutex
+	dir    string
+	dirErr error
+	builds = map[string]*build{}
 )
 
-// Build compiles cmd/novawh (once per process) and returns its path.
-func Build() (string, error) {
-	once.Do(func() {
-		dir, err = os.MkdirTemp("", "novawh-test-bin-")
-		if err != nil {
-			return
+// Build compiles cmd/novawh without build tags (once per process) and
+// returns its path.
+func Build() (string, error) { return BuildTags("") }
+
+// BuildTags compiles cmd/novawh with the comma-separated build tags (once
+// per process and tag set) and returns its path.
+func BuildTags(tags string) (string, error) {
+	mu.Lock()
+	if dir == "" && dirErr == nil {
+		dir, dirErr = os.MkdirTemp("", "novawh-test-bin-")
+	}
+	b := builds[tags]
+	if b == nil {
+		b = &build{}
+		builds[tags] = b
+	}
+	d, derr := dir, dirErr
+	mu.Unlock()
+	if derr != nil {
+		return "", derr
+	}
+	b.once.Do(func() {
+		name := "novawh"
+		if tags != "" {
+			name += "-" + tags
 		}
-		path = filepath.Join(dir, "novawh")
-		cmd := exec.Command("go", "build", "-o", path, "github.com/novacorrente/novawh/cmd/novawh")
+		b.path = filepath.Join(d, name)
+		args := []string{"build", "-o", b.path}
+		if tags != "" {
+			args = append(args, "-tags", tags)
+		}
+		cmd := exec.Command("go", append(args, "github.com/novacorrente/novawh/cmd/novawh")...)
 		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-		if out, berr := cmd.CombinedOutput(); berr != nil {
-			err = fmt.Errorf("go build ./cmd/novawh: %w\n%s", berr, out)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go %v: %w\n%s", args, err, out)
 		}
 	})
-	return path, err
+	return b.path, b.err
 }
 
 // Path is Build for a test: it fails tb when the build fails.
@@ -43,8 +76,10 @@ func Path(tb testing.TB) string {
 	return p
 }
 
-// Cleanup removes the built binary; call it from TestMain after m.Run.
+// Cleanup removes the built binaries; call it from TestMain after m.Run.
 func Cleanup() {
+	mu.Lock()
+	defer mu.Unlock()
 	if dir != "" {
 		_ = os.RemoveAll(dir)
 	}

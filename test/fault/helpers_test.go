@@ -33,7 +33,7 @@ var binPath string
 
 func TestMain(m *testing.M) {
 	var err error
-	if binPath, err = testbin.Build(); err != nil {
+	if binPath, err = testbin.BuildTags(testbin.TagFaultInject); err != nil {
 		fmt.Fprintln(os.Stderr, "fault tests:", err)
 		testbin.Cleanup()
 		os.Exit(1)
@@ -199,14 +199,21 @@ type proc struct {
 
 func (p *proc) Stderr() string { p.mu.Lock(); defer p.mu.Unlock(); return p.stderr.String() }
 
-// start launches novawh in w.Dir with args; env adds variables.
+// start launches novawh (built with the fault hooks) in w.Dir with args;
+// env adds variables.
 func start(t *testing.T, w *workdir, dbURL string, env []string, args ...string) *proc {
+	t.Helper()
+	return startBin(t, binPath, w, dbURL, env, args...)
+}
+
+// startBin is start with the binary bin.
+func startBin(t *testing.T, bin string, w *workdir, dbURL string, env []string, args ...string) *proc {
 	t.Helper()
 	full := append([]string{"--log-file", ""}, args...)
 	if len(args) > 0 && args[0] == "run" {
 		full = append(full, "--config", w.Config)
 	}
-	cmd := exec.Command(binPath, full...)
+	cmd := exec.Command(bin, full...)
 	cmd.Dir = w.Dir
 	cmd.Env = append(cleanEnv(), "DATABASE_URL="+dbURL)
 	cmd.Env = append(cmd.Env, env...)
