@@ -21,4 +21,7 @@ if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
 fi
 
 go test -race -count=1 -timeout 20m ${GOTEST_FLAGS:-} ./...
+# The example backend is a module of its own (public packages only): its
+# test runs against the same database server.
+(cd examples/backend && go vet ./... && go test -race -count=1 -timeout 10m ./...)
 make --no-print-directory verify
