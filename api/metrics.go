@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/novacorrente/novawh/internal/runmetrics"
 	"github.com/novacorrente/novawh/store"
 )
 
@@ -138,22 +139,19 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 type warehouseCollector struct{ h *Handler }
 
 var (
-	sourceAge     = desc("novawh_source_last_success_age_seconds", "Seconds since the source's last successful load (meta.loads status loaded).", "source")
-	sourceLast    = desc("novawh_source_last_success_timestamp_seconds", "Unix time of the source's last successful load.", "source")
-	runLastStatus = desc("novawh_run_last_status", "1 for the status of the newest nightly run (meta.runs), by status.", "status", "trigger")
-	runLastOK     = desc("novawh_run_last_success", "1 when the newest nightly run succeeded (status ok), else 0.")
-	runLastTime   = desc("novawh_run_last_duration_seconds", "Duration of the newest nightly run (so far, while running).")
-	runLastStart  = desc("novawh_run_last_start_timestamp_seconds", "Unix time the newest nightly run started.")
-	goldRows      = desc("novawh_gold_table_rows", "Rows of a gold table, the planner's estimate (pg_class.reltuples).", "table")
-	exportLast    = desc("novawh_export_last_success_timestamp_seconds", "Unix time of the last successful Parquet export, per target.", "target")
-	exportAge     = desc("novawh_export_last_success_age_seconds", "Seconds since the last successful Parquet export, per target.", "target")
-	scrapeError   = desc("novawh_warehouse_scrape_error", "1 when the warehouse gauges could not be read from the database on this scrape.")
+	sourceAge   = desc("novawh_source_last_success_age_seconds", "Seconds since the source's last successful load (meta.loads status loaded).", "source")
+	sourceLast  = desc("novawh_source_last_success_timestamp_seconds", "Unix time of the source's last successful load.", "source")
+	goldRows    = desc("novawh_gold_table_rows", "Rows of a gold table, the planner's estimate (pg_class.reltuples).", "table")
+	exportLast  = desc("novawh_export_last_success_timestamp_seconds", "Unix time of the last successful Parquet export, per target.", "target")
+	exportAge   = desc("novawh_export_last_success_age_seconds", "Seconds since the last successful Parquet export, per target.", "target")
+	scrapeError = desc("novawh_warehouse_scrape_error", "1 when the warehouse gauges could not be read from the database on this scrape.")
 )
 
 func (warehouseCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{sourceAge, sourceLast, runLastStatus, runLastOK, runLastTime, runLastStart, goldRows, exportLast, exportAge, scrapeError} {
+	for _, d := range []*prometheus.Desc{sourceAge, sourceLast, goldRows, exportLast, exportAge, scrapeError} {
 		ch <- d
 	}
+	runmetrics.Describe(ch)
 }
 
 func (c warehouseCollector) Collect(ch chan<- prometheus.Metric) {
@@ -185,14 +183,8 @@ func collectWarehouse(ctx context.Context, q *store.Queries, now time.Time, ch c
 	case err != nil:
 		return err
 	default:
-		ok := 0.0
-		if run.Status == "ok" {
-			ok = 1
-		}
-		ch <- prometheus.MustNewConstMetric(runLastStatus, prometheus.GaugeValue, 1, run.Status, run.Trigger)
-		ch <- prometheus.MustNewConstMetric(runLastOK, prometheus.GaugeValue, ok)
-		ch <- prometheus.MustNewConstMetric(runLastTime, prometheus.GaugeValue, run.DurationSeconds)
-		ch <- prometheus.MustNewConstMetric(runLastStart, prometheus.GaugeValue, float64(run.StartedAt.Time.UnixMilli())/1000)
+		runmetrics.Collect(ch, runmetrics.Run{Status: run.Status, Trigger: run.Trigger, StartedAt: run.StartedAt.Time,
+			Duration: time.Duration(run.DurationSeconds * float64(time.Second))})
 	}
 	tables, err := q.ListGoldTableRows(ctx)
 	if err != nil {
