@@ -52,7 +52,7 @@ func Collect(ch chan<- prometheus.Metric, r Run) {
 type collector struct{ r Run }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) { Describe(ch) }
-func (c collector) Collect(ch chan<- prometheus.Metric)  { Collect(ch, c.r) }
+func (c collector) Collect(ch chan<- prometheus.Metric) { Collect(ch, c.r) }
 
 // WriteTextfile writes the series of r to path in the text exposition
 // format (node-exporter's textfile collector reads *.prom files of its
