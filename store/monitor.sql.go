@@ -7,6 +7,8 @@ package store
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const getLastRun = `-- name: GetLastRun :one
@@ -23,6 +25,29 @@ func (q *Queries) GetLastRun(ctx context.Context) (MonitorLastRun, error) {
 		&i.Status,
 		&i.ExitCode,
 		&i.FailedStep,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.DurationSeconds,
+	)
+	return i, err
+}
+
+const getRun = `-- name: GetRun :one
+SELECT run_id, trigger, status, exit_code, failed_step, error, started_at, finished_at, duration_seconds
+FROM monitor.runs
+WHERE run_id = $1
+`
+
+func (q *Queries) GetRun(ctx context.Context, runID int64) (MonitorRun, error) {
+	row := q.db.QueryRow(ctx, getRun, runID)
+	var i MonitorRun
+	err := row.Scan(
+		&i.RunID,
+		&i.Trigger,
+		&i.Status,
+		&i.ExitCode,
+		&i.FailedStep,
+		&i.Error,
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.DurationSeconds,
@@ -82,9 +107,183 @@ func (q *Queries) ListGoldTableRows(ctx context.Context) ([]MonitorGoldTableRow,
 	return items, nil
 }
 
+const listLatestChecks = `-- name: ListLatestChecks :many
+SELECT check_name, table_name, level, observed, threshold, passed, detail
+FROM monitor.latest_checks
+ORDER BY passed, CASE level WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, check_name, table_name
+`
+
+type ListLatestChecksRow struct {
+	CheckName string  `json:"check_name"`
+	TableName string  `json:"table_name"`
+	Level     string  `json:"level"`
+	Observed  float64 `json:"observed"`
+	Threshold string  `json:"threshold"`
+	Passed    bool    `json:"passed"`
+	Detail    *string `json:"detail"`
+}
+
+// The newest check run's results, failing errors first.
+func (q *Queries) ListLatestChecks(ctx context.Context) ([]ListLatestChecksRow, error) {
+	rows, err := q.db.Query(ctx, listLatestChecks)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListLatestChecksRow{}
+	for rows.Next() {
+		var i ListLatestChecksRow
+		if err := rows.Scan(
+			&i.CheckName,
+			&i.TableName,
+			&i.Level,
+			&i.Observed,
+			&i.Threshold,
+			&i.Passed,
+			&i.Detail,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listRunRejectedRows = `-- name: ListRunRejectedRows :many
+SELECT load_id, source, file_name, line, column_name, reason, raw
+FROM monitor.rejected_rows
+WHERE started_at >= $1::timestamptz
+  AND started_at <= coalesce($2::timestamptz, 'infinity')
+ORDER BY load_id, line
+LIMIT $3::int
+`
+
+type ListRunRejectedRowsParams struct {
+	RunStarted  pgtype.Timestamptz `json:"run_started"`
+	RunFinished pgtype.Timestamptz `json:"run_finished"`
+	MaxRows     int32              `json:"max_rows"`
+}
+
+type ListRunRejectedRowsRow struct {
+	LoadID     int64   `json:"load_id"`
+	Source     string  `json:"source"`
+	FileName   string  `json:"file_name"`
+	Line       int64   `json:"line"`
+	ColumnName *string `json:"column_name"`
+	Reason     string  `json:"reason"`
+	Raw        string  `json:"raw"`
+}
+
+// A sample of the rows rejected by the inputs a run loaded (those started
+// while it ran), by input and line.
+func (q *Queries) ListRunRejectedRows(ctx context.Context, arg ListRunRejectedRowsParams) ([]ListRunRejectedRowsRow, error) {
+	rows, err := q.db.Query(ctx, listRunRejectedRows, arg.RunStarted, arg.RunFinished, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListRunRejectedRowsRow{}
+	for rows.Next() {
+		var i ListRunRejectedRowsRow
+		if err := rows.Scan(
+			&i.LoadID,
+			&i.Source,
+			&i.FileName,
+			&i.Line,
+			&i.ColumnName,
+			&i.Reason,
+			&i.Raw,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listRunSteps = `-- name: ListRunSteps :many
+SELECT run_id, step_no, name, status, duration_ms, counts, note, error
+FROM monitor.run_steps
+WHERE run_id = ANY ($1::bigint[])
+ORDER BY run_id DESC, step_no
+`
+
+// The steps of some runs, in order.
+func (q *Queries) ListRunSteps(ctx context.Context, runIds []int64) ([]MonitorRunStep, error) {
+	rows, err := q.db.Query(ctx, listRunSteps, runIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MonitorRunStep{}
+	for rows.Next() {
+		var i MonitorRunStep
+		if err := rows.Scan(
+			&i.RunID,
+			&i.StepNo,
+			&i.Name,
+			&i.Status,
+			&i.DurationMs,
+			&i.Counts,
+			&i.Note,
+			&i.Error,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listRuns = `-- name: ListRuns :many
+SELECT run_id, trigger, status, exit_code, failed_step, error, started_at, finished_at, duration_seconds
+FROM monitor.runs
+ORDER BY run_id DESC
+LIMIT $1::int
+`
+
+func (q *Queries) ListRuns(ctx context.Context, maxRows int32) ([]MonitorRun, error) {
+	rows, err := q.db.Query(ctx, listRuns, maxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MonitorRun{}
+	for rows.Next() {
+		var i MonitorRun
+		if err := rows.Scan(
+			&i.RunID,
+			&i.Trigger,
+			&i.Status,
+			&i.ExitCode,
+			&i.FailedStep,
+			&i.Error,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.DurationSeconds,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listSourceFreshness = `-- name: ListSourceFreshness :many
 
-SELECT source, last_success_at, last_failure_at, loads
+SELECT source, last_success_at, last_failure_at, loads, last_status, last_rows_loaded, last_rows_rejected
 FROM monitor.source_freshness
 ORDER BY source
 `
@@ -105,6 +304,67 @@ func (q *Queries) ListSourceFreshness(ctx context.Context) ([]MonitorSourceFresh
 			&i.LastSuccessAt,
 			&i.LastFailureAt,
 			&i.Loads,
+			&i.LastStatus,
+			&i.LastRowsLoaded,
+			&i.LastRowsRejected,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listTableRows = `-- name: ListTableRows :many
+SELECT layer, table_name, rows_estimate
+FROM monitor.table_rows
+ORDER BY CASE layer WHEN 'bronze' THEN 0 WHEN 'silver' THEN 1 ELSE 2 END, table_name
+`
+
+func (q *Queries) ListTableRows(ctx context.Context) ([]MonitorTableRow, error) {
+	rows, err := q.db.Query(ctx, listTableRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MonitorTableRow{}
+	for rows.Next() {
+		var i MonitorTableRow
+		if err := rows.Scan(&i.Layer, &i.TableName, &i.RowsEstimate); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listUnmatchedItems = `-- name: ListUnmatchedItems :many
+SELECT item_id, name, category, familia
+FROM gold.v_items_unmatched
+LIMIT $1::int
+`
+
+// Item keys of the inputs that match no gold.dim_item row (a sample).
+func (q *Queries) ListUnmatchedItems(ctx context.Context, maxRows int32) ([]GoldVItemsUnmatched, error) {
+	rows, err := q.db.Query(ctx, listUnmatchedItems, maxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []GoldVItemsUnmatched{}
+	for rows.Next() {
+		var i GoldVItemsUnmatched
+		if err := rows.Scan(
+			&i.ItemID,
+			&i.Name,
+			&i.Category,
+			&i.Familia,
 		); err != nil {
 			return nil, err
 		}
