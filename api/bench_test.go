@@ -22,6 +22,7 @@ import (
 
 	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/webui"
 	"github.com/novacorrente/novawh/store"
 )
 
@@ -116,6 +117,39 @@ func BenchmarkTimeseriesAPI(b *testing.B) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	benchSummary(b, hs.URL, last)
+	benchPages(b, reader, ids[len(ids)/2])
+}
+
+// benchPages times the web UI's overview and item pages (server time,
+// sequential requests) on the same warehouse: issue 15 asks < 1 s with
+// 3000 items x 3 years.
+func benchPages(b *testing.B, pool *pgxpool.Pool, item string) {
+	ui, err := webui.New(pool, webui.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, pg := range []struct{ name, path string }{{"overview", "/"}, {"item", "/items/" + itemPath(item)}, {"items", "/items?q=DISCO"}} {
+		b.Run("page/"+pg.name, func(b *testing.B) {
+			const n = 20
+			lat := make([]time.Duration, 0, n)
+			for i := 0; i < n; i++ {
+				rec := httptest.NewRecorder()
+				t := time.Now()
+				ui.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pg.path, nil))
+				lat = append(lat, time.Since(t))
+				if rec.Code != 200 {
+					b.Fatalf("%s: %d %s", pg.path, rec.Code, rec.Body.String())
+				}
+			}
+			slices.Sort(lat)
+			p50, worst := float64(lat[n/2].Microseconds())/1000, float64(lat[n-1].Microseconds())/1000
+			b.ReportMetric(p50, "p50_ms")
+			b.ReportMetric(worst, "max_ms")
+			line := fmt.Sprintf("PAGE %s server time: p50 %.1f ms, max %.1f ms (goal < 1000 ms with 3000 items x 3 years)", pg.name, p50, worst)
+			b.Log(line)
+			fmt.Println(line)
+		})
+	}
 }
 
 // driver sends a fixed number of requests from concurrent clients to a
