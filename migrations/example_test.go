@@ -13,7 +13,9 @@ import (
 )
 
 // Migrating from Go with golang-migrate reading the embedded files
-// (compiled, not run: it needs a database).
+// (compiled, not run: it needs a database). The repeatable files of
+// transform/ (views and functions) are applied after it, in order: see
+// examples/backend.
 func Example_golangMigrate() {
 	src, err := iofs.New(migrations.FS, ".")
 	if err != nil {

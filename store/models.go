@@ -239,9 +239,9 @@ type GoldDimItem struct {
 	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
 }
 
-// Sites of the ML outputs with their ERP depot code; site_id 'ALL' is the item-level pseudo-site.
+// Sites: the ML sites with their ERP depot code, every other ERP depot (site_id = the depot code), the blank depot (site_id '-1', the ML outputs' own id for it) and 'ALL', the item-level pseudo-site.
 type GoldDimSite struct {
-	// ML site id (e.g. '176'); 'ALL' for item-level rows.
+	// ML site id (e.g. '176'), else the ERP depot code (e.g. 'ESCRITÓRIO'); '-1' for lines with a blank DEPÓSITO; 'ALL' for item-level rows.
 	SiteID string `json:"site_id"`
 	// ERP depot code (DEPÓSITO, e.g. 'STC') whose demand is the site's actual; NULL when unknown.
 	Deposito *string `json:"deposito"`
@@ -403,7 +403,7 @@ type GoldFactForecast struct {
 	Source string `json:"source"`
 	// Forecast quantity (ALL rows: summed over the item's sites).
 	Forecast *float64 `json:"forecast"`
-	// Actual quantity: the file's own actual when given, else ERP demand (DATA SOLICITADO) that day; 0 inside the ERP's date coverage without demand, NULL outside it or for sites without a depot.
+	// Actual quantity: the file's own actual when given, else the demand of the site (gold.fact_demand, summed over units; ALL rows: the item's total) that day; 0 inside the ERP's date coverage without demand, NULL outside it or for sites without a depot.
 	Actual *float64 `json:"actual"`
 	// Lower bound of the forecast interval.
 	Lower *float64 `json:"lower"`
@@ -584,6 +584,23 @@ type MetaCheckRun struct {
 	Error *string `json:"error"`
 }
 
+// Per bronze export target, table and load: rows and checksum as exported, when the files were verified, when its raw data was pruned.
+type MetaExportLoad struct {
+	Target     string             `json:"target"`
+	TableName  string             `json:"table_name"`
+	LoadID     int64              `json:"load_id"`
+	Day        pgtype.Date        `json:"day"`
+	Partition  string             `json:"partition"`
+	Rows       int64              `json:"rows"`
+	Checksum   string             `json:"checksum"`
+	RunID      int64              `json:"run_id"`
+	ExportedAt pgtype.Timestamptz `json:"exported_at"`
+	// When the published files holding the load were read back and matched their manifest.
+	VerifiedAt pgtype.Timestamptz `json:"verified_at"`
+	// When the bronze retention removed the load's raw data from PostgreSQL.
+	PrunedAt pgtype.Timestamptz `json:"pruned_at"`
+}
+
 // One row per novawh export run: target, options, files and rows written, outcome.
 type MetaExportRun struct {
 	RunID        int64              `json:"run_id"`
@@ -600,10 +617,17 @@ type MetaExportRun struct {
 	Error        *string            `json:"error"`
 	StartedAt    pgtype.Timestamptz `json:"started_at"`
 	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
+	// Layers the run exported (bronze, silver, gold).
+	Layers []string `json:"layers"`
+	// bronze.raw_responses rows the bronze retention deleted in this run.
+	RawResponsesPruned int64 `json:"raw_responses_pruned"`
+	// meta.rejected_rows texts the bronze retention cleared in this run.
+	RejectedRowsPruned int64 `json:"rejected_rows_pruned"`
 }
 
 // Per export target and gold table: the change_id and manifest of the last published export (incremental exports start there).
 type MetaExportTable struct {
+	// The layer's root: a folder (<to>/<layer>) or s3://bucket[/prefix].
 	Target         string             `json:"target"`
 	TableName      string             `json:"table_name"`
 	LastChangeID   int64              `json:"last_change_id"`
@@ -649,6 +673,8 @@ type MetaLoad struct {
 	Error        *string            `json:"error"`
 	StartedAt    pgtype.Timestamptz `json:"started_at"`
 	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
+	// Physical lines of a CSV input read by the loader (header and empty lines included); NULL for Parquet and API inputs.
+	LinesRead *int64 `json:"lines_read"`
 }
 
 // One row per novawh refresh: mode, loads applied, date windows recomputed, rows written per gold table, duration, outcome.
@@ -673,6 +699,8 @@ type MetaRefresh struct {
 	// Rows written per gold table, e.g. {"gold.fact_forecast": 1234}.
 	Rows  []byte  `json:"rows"`
 	Error *string `json:"error"`
+	// Rows of every gold table after the refresh, e.g. {"gold.fact_forecast": 13150000}: the previous count adjusted by the rows deleted and written (exact, kept by refresh; read by novawh status).
+	TableRows []byte `json:"table_rows"`
 }
 
 // Loads already applied to silver and gold, with the refresh that applied them (incremental refreshes apply the others).
@@ -689,6 +717,15 @@ type MetaRejectedRow struct {
 	ColumnName *string `json:"column_name"`
 	Reason     string  `json:"reason"`
 	Raw        string  `json:"raw"`
+	// When the bronze retention cleared raw (then empty) after a verified export held it.
+	RawPrunedAt pgtype.Timestamptz `json:"raw_pruned_at"`
+}
+
+// The repeatable SQL files of migrations/transform (views and functions) as last applied by novawh migrate up: name and sha256; cleared by migrate down.
+type MetaRepeatableMigration struct {
+	Name      string             `json:"name"`
+	Checksum  string             `json:"checksum"`
+	AppliedAt pgtype.Timestamptz `json:"applied_at"`
 }
 
 // One row per novawh run: status, exit code, and each step's status, counts and duration (steps jsonb array).
@@ -810,12 +847,30 @@ type MonitorTableRow struct {
 	RowsEstimate int64  `json:"rows_estimate"`
 }
 
-// silver.stg_demand summed per (date, item_id) (deposito NULL) and per (date, item_id, deposito); kept by refresh.
-type SilverDemandDaily struct {
-	Date     pgtype.Date `json:"date"`
-	ItemID   string      `json:"item_id"`
-	Deposito *string     `json:"deposito"`
-	Quantity float64     `json:"quantity"`
+// ERP requisition lines of the current exports (silver.erp_lines) that name an item, kept by refresh: lines of a new export added, of a superseded one removed. Gold demand is built from it.
+type SilverDemandLine struct {
+	LoadID int64 `json:"load_id"`
+	Line   int64 `json:"line"`
+	// DATA SOLICITADO (NULL: undated, left out of gold demand and counted in silver.dropped_rows).
+	Date  pgtype.Date `json:"date"`
+	MlKey string      `json:"ml_key"`
+	// silver.norm_key(ml_key): the key of silver.item_map.
+	ItemNorm    string  `json:"item_norm"`
+	ProductCode *string `json:"product_code"`
+	Familia     *string `json:"familia"`
+	Material    *string `json:"material"`
+	// DEPÓSITO trimmed, '' when blank (key of silver.site_map).
+	Deposito string `json:"deposito"`
+	// U.M. trimmed, '' when blank.
+	Unit      string   `json:"unit"`
+	Quantity  *float64 `json:"quantity"`
+	RequestID *string  `json:"request_id"`
+	// silver.supplier_key(NOME FORNEC.): the supplier's matching form.
+	Supplier     *string     `json:"supplier"`
+	SupplierName *string     `json:"supplier_name"`
+	PurchaseDate pgtype.Date `json:"purchase_date"`
+	// DATA DE COMPRA - DATA SOLICITADO in days when both are given (negative: purchase before the request).
+	LeadTimeDays *int32 `json:"lead_time_days"`
 }
 
 // Bronze rows that silver leaves out for a missing key, with their count and summed quantity (checked by novawh check).
@@ -826,12 +881,25 @@ type SilverDroppedRow struct {
 	Quantity  float64 `json:"quantity"`
 }
 
-// ERP product code to ML item key (FAMÍLIA_MATERIAL).
+// ERP product code (PRODUTO/SERVIÇO) to ML item key (FAMÍLIA_MATERIAL): the latest line of each code in the current exports.
 type SilverErpCode struct {
-	ProductCode bool        `json:"product_code"`
-	MlKey       interface{} `json:"ml_key"`
-	Familia     bool        `json:"familia"`
-	Material    bool        `json:"material"`
+	ProductCode string  `json:"product_code"`
+	MlKey       string  `json:"ml_key"`
+	Familia     *string `json:"familia"`
+	Material    *string `json:"material"`
+	LoadID      int64   `json:"load_id"`
+	Line        int64   `json:"line"`
+}
+
+// Distinct depots (DEPÓSITO, ” = blank) of the current ERP exports.
+type SilverErpDepot struct {
+	Deposito string `json:"deposito"`
+}
+
+// Distinct ERP item keys (FAMÍLIA_MATERIAL) of the current exports with their matching form: the ERP candidates of silver.item_map_v.
+type SilverErpKey struct {
+	MlKey    string `json:"ml_key"`
+	ItemNorm string `json:"item_norm"`
 }
 
 // ERP requisition lines of the latest export per (source, file_name), trimmed, with the ML item key familia_material.
@@ -850,6 +918,14 @@ type SilverErpLine struct {
 	PurchaseDate  pgtype.Date `json:"purchase_date"`
 	RequestID     bool        `json:"request_id"`
 	SupplierName  bool        `json:"supplier_name"`
+}
+
+// Loaded ERP exports (loads with bronze.erp_requisitions rows) and the later export of the same (source, file_name) that supersedes each, if any.
+type SilverErpLoad struct {
+	LoadID       int64       `json:"load_id"`
+	Source       string      `json:"source"`
+	FileName     string      `json:"file_name"`
+	SupersededBy interface{} `json:"superseded_by"`
 }
 
 // Canonical item_id per matching key (silver.norm_key); rank 1 = ML item id, 2 = ERP FAMÍLIA_MATERIAL, 3 = item master id, 4 = series key only. Snapshot of silver.item_map_v kept by refresh.
@@ -907,20 +983,36 @@ type SilverSeriesMapV struct {
 	SiteID    interface{} `json:"site_id"`
 }
 
-// Actual demand: ERP requisition lines with date = DATA SOLICITADO and the canonical item_id (rows without date are counted in silver.dropped_rows).
+// Every site of gold.dim_site except 'ALL': ML sites with their depot and region, ERP depots without an ML site (site_id = depot code) and the blank-depot site.
+type SilverSite struct {
+	SiteID   interface{} `json:"site_id"`
+	Deposito interface{} `json:"deposito"`
+	Region   interface{} `json:"region"`
+}
+
+// Every depot (ERP DEPÓSITO, ” = blank, and ML depots) with the gold site_id its demand belongs to.
+type SilverSiteMap struct {
+	Deposito string      `json:"deposito"`
+	SiteID   interface{} `json:"site_id"`
+	MlSite   interface{} `json:"ml_site"`
+}
+
+// Actual demand: ERP lines with date = DATA SOLICITADO and a quantity, with the canonical item_id and the gold site_id of their depot (lines without a date are counted in silver.dropped_rows).
 type SilverStgDemand struct {
-	Date          pgtype.Date `json:"date"`
-	ItemID        string      `json:"item_id"`
-	ProductCode   bool        `json:"product_code"`
-	Deposito      bool        `json:"deposito"`
-	Quantity      *float64    `json:"quantity"`
-	Unit          bool        `json:"unit"`
-	RequestID     bool        `json:"request_id"`
-	SupplierName  bool        `json:"supplier_name"`
-	RequestedDate pgtype.Date `json:"requested_date"`
-	PurchaseDate  pgtype.Date `json:"purchase_date"`
-	LoadID        int64       `json:"load_id"`
-	Line          int64       `json:"line"`
+	Date         pgtype.Date `json:"date"`
+	ItemID       string      `json:"item_id"`
+	SiteID       interface{} `json:"site_id"`
+	Deposito     bool        `json:"deposito"`
+	Unit         string      `json:"unit"`
+	Quantity     *float64    `json:"quantity"`
+	ProductCode  *string     `json:"product_code"`
+	RequestID    *string     `json:"request_id"`
+	Supplier     *string     `json:"supplier"`
+	SupplierName *string     `json:"supplier_name"`
+	PurchaseDate pgtype.Date `json:"purchase_date"`
+	LeadTimeDays *int32      `json:"lead_time_days"`
+	LoadID       int64       `json:"load_id"`
+	Line         int64       `json:"line"`
 }
 
 // BCB SGS / IBGE SIDRA observations, one per (source, series, date), latest load wins.
@@ -1030,4 +1122,29 @@ type SilverStgWeather struct {
 	WindMean         *float64    `json:"wind_mean"`
 	Hours            *int32      `json:"hours"`
 	LoadID           int64       `json:"load_id"`
+}
+
+// Items (matching form) each supplier supplied.
+type SilverSupplierItem struct {
+	Supplier string `json:"supplier"`
+	ItemNorm string `json:"item_norm"`
+}
+
+// Histogram of lead times per supplier: lines per lead time in days (DATA DE COMPRA - DATA SOLICITADO); medians and percentiles of gold.dim_supplier are computed from it.
+type SilverSupplierLeadDay struct {
+	Supplier string `json:"supplier"`
+	LeadDays int32  `json:"lead_days"`
+	Lines    int64  `json:"lines"`
+}
+
+// Per supplier key and spelling of NOME FORNEC.: lines, quantity (exact), first and last purchase and the latest line.
+type SilverSupplierSpelling struct {
+	Supplier      string         `json:"supplier"`
+	SupplierName  string         `json:"supplier_name"`
+	Lines         int64          `json:"lines"`
+	Quantity      pgtype.Numeric `json:"quantity"`
+	FirstPurchase pgtype.Date    `json:"first_purchase"`
+	LastPurchase  pgtype.Date    `json:"last_purchase"`
+	LastLoadID    int64          `json:"last_load_id"`
+	LastLine      int64          `json:"last_line"`
 }

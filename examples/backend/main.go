@@ -12,17 +12,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"syscall"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
 	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // the pgx5:// driver
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -49,8 +52,11 @@ func main() {
 }
 
 // Migrate applies the warehouse's migrations to the database at dsn (a
-// postgres:// URL) with golang-migrate reading the embedded files.
-func Migrate(dsn string) error {
+// postgres:// URL): the versioned files with golang-migrate reading the
+// embedded files, then the repeatable files of transform/ (the views and
+// functions), in order, in one transaction. (`novawh migrate up` does the
+// same and records the repeatable files' checksums.)
+func Migrate(ctx context.Context, dsn string) error {
 	src, err := iofs.New(migrations.FS, ".")
 	if err != nil {
 		return fmt.Errorf("migrations source: %w", err)
@@ -64,7 +70,28 @@ func Migrate(dsn string) error {
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("migrate up: %w", err)
 	}
-	return nil
+	files, err := fs.Glob(migrations.FS, "transform/R__*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		for _, f := range files {
+			b, err := fs.ReadFile(migrations.FS, f)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, string(b)); err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+		}
+		return nil
+	})
 }
 
 // Summary is what the backend's own endpoint reports, from store reads.
@@ -108,7 +135,7 @@ func run(ctx context.Context, dsn string, ln net.Listener, log *slog.Logger) err
 	if dsn == "" {
 		return errors.New("set DATABASE_URL")
 	}
-	if err := Migrate(dsn); err != nil {
+	if err := Migrate(ctx, dsn); err != nil {
 		return err
 	}
 	pool, err := pgxpool.New(ctx, dsn)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/novacorrente/novawh/internal/progress"
 )
 
 // A full export of a partitioned table whose rows are not stored in date
@@ -46,8 +48,8 @@ type spillPart struct {
 
 // spillTable reads the whole table once and writes every row to the spill
 // file of its partition under tempDir. It returns the partition keys in
-// order.
-func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir string) (*spill, []string, error) {
+// order; read counts the rows read (progress).
+func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir string, read *progress.Task) (*spill, []string, error) {
 	start := time.Now()
 	if err := os.MkdirAll(tempDir, 0o755); err != nil {
 		return nil, nil, err
@@ -66,27 +68,42 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 	defer rows.Close()
 	dc := w.ts.dateCol
 	byDay := map[int32]*spillPart{}
+	var nullPart *spillPart
+	part := func(key string) *spillPart {
+		p := sp.parts[key]
+		if p == nil {
+			// Keep all buffers together within spillMemory: a buffer is
+			// flushed once it reaches bufCap, and allocated with room for a
+			// row beyond it so that appends do not reallocate it.
+			sp.bufCap = max(16<<10, min(256<<10, spillMemory/(len(sp.parts)+1)))
+			p = &spillPart{path: filepath.Join(dir, key), buf: make([]byte, 0, sp.bufCap+8<<10)}
+			sp.parts[key] = p
+		}
+		return p
+	}
 	var n int64
 	for rows.Next() {
 		n++
-		raw := rows.RawValues()
-		day, err := pgDate(raw[dc])
-		if err != nil {
-			sp.remove()
-			return nil, nil, fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, PartitionColumn, err)
+		if n%65536 == 0 {
+			read.Add(65536)
 		}
-		p := byDay[day]
-		if p == nil {
-			key := partitionKey(time.Unix(int64(day)*86400, 0).UTC(), w.partBy)
-			if p = sp.parts[key]; p == nil {
-				// Keep all buffers together within spillMemory: a buffer is
-				// flushed once it reaches bufCap, and allocated with room for
-				// a row beyond it so that appends do not reallocate it.
-				sp.bufCap = max(16<<10, min(256<<10, spillMemory/(len(sp.parts)+1)))
-				p = &spillPart{path: filepath.Join(dir, key), buf: make([]byte, 0, sp.bufCap+8<<10)}
-				sp.parts[key] = p
+		raw := rows.RawValues()
+		var p *spillPart
+		if raw[dc] == nil {
+			if nullPart == nil {
+				nullPart = part(nullKey)
 			}
-			byDay[day] = p
+			p = nullPart
+		} else {
+			day, err := pgDate(raw[dc])
+			if err != nil {
+				sp.remove()
+				return nil, nil, fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, w.ts.cols[dc].name, err)
+			}
+			if p = byDay[day]; p == nil {
+				p = part(dayKey(day, w.p.grain))
+				byDay[day] = p
+			}
 		}
 		p.rows++
 		for _, v := range raw {

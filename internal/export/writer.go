@@ -8,7 +8,6 @@ import (
 	"hash"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,11 +22,11 @@ const batchRows = 1024
 // partitionWriter streams the rows of one partition from PostgreSQL into
 // one or more Parquet files. Workers share it.
 type partitionWriter struct {
-	ts     *tableSchema
-	opts   Options
-	partBy string
-	log    *slog.Logger
-	pool   sync.Pool // of *scratch
+	ts   *tableSchema
+	p    *plan
+	opts Options
+	log  *slog.Logger
+	pool sync.Pool // of *scratch
 }
 
 // scratch is the reusable memory of one writeRows call: a batch of rows
@@ -65,26 +64,18 @@ type rowSource interface {
 // key order for unpartitioned ones.
 func (w *partitionWriter) query(ctx context.Context, q pgx.Tx, key string) (pgx.Rows, error) {
 	ts := w.ts
-	exprs := make([]string, len(ts.cols))
-	for i, c := range ts.cols {
-		exprs[i] = c.sqlExpr
+	sql := "SELECT " + ts.selectList() + " FROM " + ts.relation()
+	cond, args, err := w.p.where(key)
+	if err != nil {
+		return nil, err
 	}
-	tbl := quoteIdent(ts.table.Layer) + "." + quoteIdent(ts.table.Name)
-	sql := "SELECT " + strings.Join(exprs, ", ") + " FROM " + tbl
-	args := []any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}
-	if key != "" {
-		lo, hi, err := keyRange(key, w.partBy)
-		if err != nil {
-			return nil, err
-		}
-		col := quoteIdent(PartitionColumn)
-		sql += " WHERE " + col + " >= $1::date AND " + col + " < $2::date"
-		args = append(args, lo, hi)
+	if cond != "" {
+		sql += " WHERE " + cond
 	}
 	if ts.orderBy != "" {
 		sql += " ORDER BY " + ts.orderBy
 	}
-	rows, err := q.Query(ctx, sql, args...)
+	rows, err := q.Query(ctx, sql, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: query: %w", ts.table.Qualified(), err)
 	}
@@ -117,8 +108,8 @@ func (w *partitionWriter) writeRows(ctx context.Context, tx tableTx, key string,
 	if key != "" {
 		where += " partition " + key
 	}
-	dir := partitionDir(w.partBy, key)
-	enc := &rowEncoder{ts: ts}
+	dir := w.p.dir(key)
+	enc := &rowEncoder{ts: ts, fl: w.p.fl}
 	sc := w.scratch()
 	defer w.pool.Put(sc)
 	batch, arena := sc.batch, sc.arena[:0]
@@ -209,7 +200,7 @@ func (w *partitionWriter) newFile(ctx context.Context, tx tableTx, rel, key stri
 		codec = &parquet.Zstd
 	}
 	fw := &fileWriter{pf: pf, h: sha256.New(), rel: rel, key: key}
-	fw.pw = parquet.NewGenericWriter[any](fw, w.ts.schema,
+	fw.pw = parquet.NewGenericWriter[any](fw, w.p.fl.schema,
 		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(int64(w.opts.RowGroupRows)),
 		// Smaller than the 256 KiB default: a writer per file allocates one
