@@ -50,6 +50,19 @@ RANGE=$(psql "$DATABASE_URL" -AtXc "SELECT min(date) || ' ' || max(date) FROM go
 read -r FROM TO <<<"$RANGE"
 curl -fsS "http://127.0.0.1:$PORT/api/v1/forecasts/summary?start=$FROM&end=$TO"
 echo
+echo "==> top 5 materials by demand: GET /api/v1/demand/top"
+DEMAND_END=$(psql "$DATABASE_URL" -AtXc "SELECT max(date) FROM gold.fact_demand WHERE site_id = 'ALL'")
+if [[ -n "$DEMAND_END" ]]; then
+  DEMAND_START=$(psql "$DATABASE_URL" -AtXc "SELECT (date '$DEMAND_END' - 365)::text")
+  curl -fsS "http://127.0.0.1:$PORT/api/v1/demand/top?start=$DEMAND_START&end=$DEMAND_END&limit=5" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("period %s..%s" % (d["period"]["start"], d["period"]["end"]))
+for i, it in enumerate(d["items"], 1):
+    print("%d. %-60s %10.2f  share %5.1f%%  last demand %s" % (i, it["item_id"][:60], it["quantity"], 100 * it["share"], it["last_demand_date"]))'
+else
+  echo "(gold.fact_demand is empty)"
+fi
 # Does this build serve a web page at / ?
 PAGE=$(curl -fsS -o /dev/null -w '%{content_type}' "http://127.0.0.1:$PORT/" 2>/dev/null || true)
 kill $SERVE_PID 2>/dev/null || true

@@ -754,6 +754,99 @@ type MetaWatermark struct {
 	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
 }
 
+// Per export target of meta.export_runs: when its last successful and last failed export finished.
+type MonitorExportFreshness struct {
+	Target        string             `json:"target"`
+	LastSuccessAt pgtype.Timestamptz `json:"last_success_at"`
+	LastFailureAt pgtype.Timestamptz `json:"last_failure_at"`
+}
+
+// Rows of each gold table as the planner estimates them (pg_class.reltuples after ANALYZE/autovacuum): cheap, approximate.
+type MonitorGoldTableRow struct {
+	TableName    string `json:"table_name"`
+	RowsEstimate int64  `json:"rows_estimate"`
+}
+
+// The newest row of meta.runs (the nightly job), with its duration in seconds (so far, while running).
+type MonitorLastRun struct {
+	RunID           int64              `json:"run_id"`
+	Trigger         string             `json:"trigger"`
+	Status          string             `json:"status"`
+	ExitCode        *int32             `json:"exit_code"`
+	FailedStep      *string            `json:"failed_step"`
+	StartedAt       pgtype.Timestamptz `json:"started_at"`
+	FinishedAt      pgtype.Timestamptz `json:"finished_at"`
+	DurationSeconds float64            `json:"duration_seconds"`
+}
+
+// The results of the newest data-quality check run.
+type MonitorLatestCheck struct {
+	RunID     int64              `json:"run_id"`
+	CheckName string             `json:"check_name"`
+	TableName string             `json:"table_name"`
+	Level     string             `json:"level"`
+	Observed  float64            `json:"observed"`
+	Threshold string             `json:"threshold"`
+	Passed    bool               `json:"passed"`
+	Detail    *string            `json:"detail"`
+	CheckedAt pgtype.Timestamptz `json:"checked_at"`
+}
+
+// Rejected rows (meta.rejected_rows) with their input's source, file and start time.
+type MonitorRejectedRow struct {
+	LoadID     int64              `json:"load_id"`
+	Source     string             `json:"source"`
+	FileName   string             `json:"file_name"`
+	StartedAt  pgtype.Timestamptz `json:"started_at"`
+	Line       int64              `json:"line"`
+	ColumnName *string            `json:"column_name"`
+	Reason     string             `json:"reason"`
+	Raw        string             `json:"raw"`
+}
+
+// Every nightly run of meta.runs with its duration in seconds.
+type MonitorRun struct {
+	RunID           int64              `json:"run_id"`
+	Trigger         string             `json:"trigger"`
+	Status          string             `json:"status"`
+	ExitCode        *int32             `json:"exit_code"`
+	FailedStep      *string            `json:"failed_step"`
+	Error           *string            `json:"error"`
+	StartedAt       pgtype.Timestamptz `json:"started_at"`
+	FinishedAt      pgtype.Timestamptz `json:"finished_at"`
+	DurationSeconds float64            `json:"duration_seconds"`
+}
+
+// The steps of each run (meta.runs.steps), one row each, in order.
+type MonitorRunStep struct {
+	RunID      int64  `json:"run_id"`
+	StepNo     int32  `json:"step_no"`
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	DurationMs int64  `json:"duration_ms"`
+	Counts     string `json:"counts"`
+	Note       string `json:"note"`
+	Error      string `json:"error"`
+}
+
+// Per source of meta.loads: when its last successful (loaded) and last failed input finished, how many inputs loaded, and the newest input's status and row counts.
+type MonitorSourceFreshness struct {
+	Source           string             `json:"source"`
+	LastSuccessAt    pgtype.Timestamptz `json:"last_success_at"`
+	LastFailureAt    pgtype.Timestamptz `json:"last_failure_at"`
+	Loads            int64              `json:"loads"`
+	LastStatus       string             `json:"last_status"`
+	LastRowsLoaded   int64              `json:"last_rows_loaded"`
+	LastRowsRejected int64              `json:"last_rows_rejected"`
+}
+
+// Rows of each bronze, silver and gold table as the planner estimates them.
+type MonitorTableRow struct {
+	Layer        string `json:"layer"`
+	TableName    string `json:"table_name"`
+	RowsEstimate int64  `json:"rows_estimate"`
+}
+
 // ERP requisition lines of the current exports (silver.erp_lines) that name an item, kept by refresh: lines of a new export added, of a superseded one removed. Gold demand is built from it.
 type SilverDemandLine struct {
 	LoadID int64 `json:"load_id"`

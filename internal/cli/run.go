@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	nightly "github.com/novacorrente/novawh/internal/run"
+	"github.com/novacorrente/novawh/internal/runmetrics"
 )
 
 func newRunCmd(app *App) *cobra.Command {
@@ -19,6 +20,8 @@ func newRunCmd(app *App) *cobra.Command {
 		inputs    []string
 		inputsDir string
 		meta      nightly.Input
+		// metricsFile receives the run's Prometheus series (textfile).
+		metricsFile string
 		// Settings of the run section: nightly.ResolveConfig reads them
 		// from the flags (they beat the environment and the file).
 		webhook, exportTo      string
@@ -86,7 +89,7 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 			if !asJSON {
 				job.Progress = app.Progress()
 			}
-			return runOnce(cmd.Context(), app, job, asJSON)
+			return runOnce(cmd.Context(), app, job, asJSON, metricsFile)
 		},
 	}
 	f := cmd.Flags()
@@ -104,13 +107,16 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 	f.StringVar(&meta.DatasetID, "dataset-id", "", "ML metadata for --input files that lack it")
 	f.StringVar(&webhook, "alert-webhook", "", "POST a Slack-compatible JSON alert here on failure (default $NOVAWH_ALERT_WEBHOOK, then run.alert.webhook)")
 	f.BoolVar(&warning, "alert-on-warning", false, "also alert when the run succeeds with warnings (rejected rows, quality warnings, skipped pulls)")
+	f.StringVar(&metricsFile, "metrics-file", "", "write the run's Prometheus metrics to this file (node-exporter textfile collector, e.g. /var/lib/node_exporter/novawh.prom), atomically")
 	f.DurationVar(&wait, "wait", 0, "when another run is in progress, wait up to this long for it (0: exit at once with code 0)")
 	return pipeline(cmd)
 }
 
 // runOnce executes job, prints its report and turns its outcome into the
 // command's exit code.
-func runOnce(ctx context.Context, app *App, job *nightly.Job, asJSON bool) error {
+// runOnce runs the job and prints its report; with metricsFile the run's
+// Prometheus series are written there too (node-exporter textfile).
+func runOnce(ctx context.Context, app *App, job *nightly.Job, asJSON bool, metricsFile string) error {
 	pool, err := app.Pool(ctx)
 	if err != nil {
 		var se *nightly.StartError
@@ -119,6 +125,12 @@ func runOnce(ctx context.Context, app *App, job *nightly.Job, asJSON bool) error
 	}
 	job.Pool = pool
 	rep, err := job.Execute(ctx)
+	if metricsFile != "" && err == nil {
+		if werr := runmetrics.WriteTextfile(metricsFile, runmetrics.Run{Status: rep.Status, Trigger: rep.Trigger,
+			StartedAt: rep.StartedAt, Duration: time.Duration(rep.DurationMS) * time.Millisecond}); werr != nil {
+			app.Logger().Error("run metrics file", "err", werr)
+		}
+	}
 	var se *nightly.StartError
 	if errors.As(err, &se) {
 		var be *nightly.BusyError
