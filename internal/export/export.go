@@ -95,8 +95,10 @@ type Options struct {
 	// now is the clock of the retention (tests); nil means time.Now.
 	now func() time.Time
 	// readMode forces how full exports of partitioned tables read (tests):
-	// "range" or "spill"; "" decides from the table's statistics.
+	// "range", "direct" or "spill"; "" decides from the table's statistics.
 	readMode string
+	// chunkBlocks overrides spillChunkBlocks (tests).
+	chunkBlocks int64
 }
 
 // selection is what a run exports: tables by layer, in Layers order.

@@ -390,8 +390,9 @@ func sameFiles(t testing.TB, before, after map[string]fileInfo, changed map[stri
 }
 
 // TestRangeAndSpillAgree: a full export reads a partitioned table either
-// with one range query per partition or with one sequential read into spill
-// files; both must write byte-identical files.
+// with one range query per partition, or with one sequential read routed
+// straight to the writers, or with one read into spill files (sequential,
+// or in parallel block ranges); all must write byte-identical files.
 func TestRangeAndSpillAgree(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
@@ -399,25 +400,35 @@ func TestRangeAndSpillAgree(t *testing.T) {
 	// Scatter rows of each day over the table, as refreshes do over time.
 	execSQL(t, db, `UPDATE gold.fact_forecast SET mape = mape WHERE item_id IN ('FAMÍLIA_2', 'FAMÍLIA_4')`)
 	for _, partBy := range []string{"day", "month"} {
-		a, b := t.TempDir(), t.TempDir()
-		mustRun(t, db.Pool, Options{To: a, PartitionBy: partBy, readMode: "range", MaxRowsPerFile: 40})
-		mustRun(t, db.Pool, Options{To: b, PartitionBy: partBy, readMode: "spill", MaxRowsPerFile: 40})
-		fa, fb := snapshotFiles(t, filepath.Join(a, "gold")), snapshotFiles(t, filepath.Join(b, "gold"))
-		if len(fa) != len(fb) || len(fa) < 100 {
-			t.Fatalf("%s: %d files with range queries, %d with spill files", partBy, len(fa), len(fb))
+		dirs := map[string]string{}
+		for _, mode := range []string{"range", "direct", "spill", "chunked"} {
+			dirs[mode] = t.TempDir()
+			opts := Options{To: dirs[mode], PartitionBy: partBy, readMode: mode, MaxRowsPerFile: 40, RowGroupRows: 25}
+			if mode == "chunked" {
+				// Spill files read in parallel block ranges, 3 workers.
+				opts.readMode, opts.chunkBlocks, opts.Workers = "spill", 1, 3
+			}
+			mustRun(t, db.Pool, opts)
 		}
-		for p, x := range fa {
-			if strings.HasSuffix(p, ManifestName) {
-				if manifestWithoutTime(t, filepath.Join(a, "gold", p)) != manifestWithoutTime(t, filepath.Join(b, "gold", p)) {
-					t.Fatalf("%s: manifests differ", p)
+		fa := snapshotFiles(t, filepath.Join(dirs["range"], "gold"))
+		for _, mode := range []string{"direct", "spill", "chunked"} {
+			fb := snapshotFiles(t, filepath.Join(dirs[mode], "gold"))
+			if len(fa) != len(fb) || len(fa) < 100 {
+				t.Fatalf("%s: %d files with range queries, %d with %s", partBy, len(fa), len(fb), mode)
+			}
+			for p, x := range fa {
+				if strings.HasSuffix(p, ManifestName) {
+					if manifestWithoutTime(t, filepath.Join(dirs["range"], "gold", p)) != manifestWithoutTime(t, filepath.Join(dirs[mode], "gold", p)) {
+						t.Fatalf("%s: manifests differ", p)
+					}
+					continue
 				}
-				continue
+				if fb[p].sha != x.sha {
+					t.Fatalf("%s (%s): range and %s exports differ", p, partBy, mode)
+				}
 			}
-			if fb[p].sha != x.sha {
-				t.Fatalf("%s (%s): range and spill exports differ", p, partBy)
-			}
+			verifyExport(t, db.Pool, dirs[mode], partBy)
 		}
-		verifyExport(t, db.Pool, b, partBy)
 	}
 }
 

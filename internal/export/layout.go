@@ -115,9 +115,10 @@ const DefaultMinRowsPerFile = 10_000
 
 // grainStats is what the file-size rule looks at.
 type grainStats struct {
-	rows   int64
-	days   int // distinct partition days (the NULL partition counts as one)
-	months int // distinct months
+	rows      int64
+	estimated bool // rows is the planner's estimate
+	days      int  // distinct partition days (the NULL partition counts as one)
+	months    int  // distinct months
 }
 
 // avg is the mean number of rows per partition at grain.
@@ -163,8 +164,12 @@ func chooseGrain(s grainStats, prev string, min int64, allowed func(string) bool
 			grain = prev
 		}
 	}
-	return grain, fmt.Sprintf("auto: %d rows over %d days and %d months, %.0f rows per %s partition (target >= %d rows per file)",
-		s.rows, s.days, s.months, s.avg(grain), grain, min)
+	about := ""
+	if s.estimated {
+		about = "~"
+	}
+	return grain, fmt.Sprintf("auto: %s%d rows over %d days and %d months, %s%.0f rows per %s partition (target >= %d rows per file)",
+		about, s.rows, s.days, s.months, about, s.avg(grain), grain, min)
 }
 
 // statsFromDays builds the rule's statistics from the day keys of a table

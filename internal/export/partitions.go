@@ -370,21 +370,26 @@ func listDays(ctx context.Context, tx pgx.Tx, ts *tableSchema) ([]string, error)
 	return sortedKeys(set), nil
 }
 
-// estimateRows is the table's row count: the planner's estimate for large
-// analysed tables (counting 10 million rows costs more than the rule needs),
-// an exact count otherwise.
-func estimateRows(ctx context.Context, tx pgx.Tx, ts *tableSchema) (int64, error) {
+// estimateRows is the table's row count: the planner's estimate
+// (pg_class.reltuples, kept by ANALYZE and VACUUM, which every refresh
+// runs) from estimateFrom rows on, where counting would cost a noticeable
+// part of the export; an exact count below, or when the table was never
+// analysed. estimated says which.
+func estimateRows(ctx context.Context, tx pgx.Tx, ts *tableSchema) (n int64, estimated bool, err error) {
 	var est float64
-	err := tx.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)`, ts.table.Qualified()).Scan(&est)
+	err = tx.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)`, ts.table.Qualified()).Scan(&est)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("row estimate: %w", err)
+		return 0, false, fmt.Errorf("row estimate: %w", err)
 	}
-	if est >= 1_000_000 {
-		return int64(est), nil
+	if est >= estimateFrom {
+		return int64(est), true, nil
 	}
-	var n int64
 	if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+ts.relation()).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count rows: %w", err)
+		return 0, false, fmt.Errorf("count rows: %w", err)
 	}
-	return n, nil
+	return n, false, nil
 }
+
+// estimateFrom is the table size from which the planner's row estimate is
+// used instead of a count.
+const estimateFrom = 100_000

@@ -437,7 +437,7 @@ func (t *tableRun) fullStats(ctx context.Context) error {
 		if t.stats.days > 0 || t.stats.rows > 0 {
 			return nil
 		}
-		n, err := estimateRows(ctx, tx, ts)
+		n, est, err := estimateRows(ctx, tx, ts)
 		if err != nil {
 			return err
 		}
@@ -446,6 +446,7 @@ func (t *tableRun) fullStats(ctx context.Context) error {
 			return err
 		}
 		t.stats = statsFromDays(n, days)
+		t.stats.estimated = est
 	}
 	return nil
 }
@@ -504,30 +505,48 @@ func (t *tableRun) write(ctx context.Context, lr layerRoot, ltx layerTx, p *plan
 	write := func(ctx context.Context, q pgx.Tx, key string) ([]ManifestFile, error) {
 		return w.write(ctx, q, tx, key)
 	}
+	var parts [][]ManifestFile
+	mode := "partitions"
 	if changed == nil && ts.source == partByDate && p.grain != grainNone {
 		// Full export of a table partitioned by date: range queries when its
-		// rows are stored in date order, else one sequential read into spill
-		// files (always for views: a range query would evaluate the view
-		// once per partition).
+		// rows are stored in date order; else one sequential read, routed
+		// straight to the writers when the table is small enough, else into
+		// spill files (always one read for views: a range query would
+		// evaluate the view once per partition).
 		clustered := false
 		if ts.table.Kind == "" || ts.table.Kind == "table" {
 			if clustered, err = dateClustered(ctx, r.snap.tx, ts); err != nil {
 				return nil, err
 			}
 		}
-		if r.opts.readMode != "" {
-			clustered = r.opts.readMode == "range"
+		switch {
+		case r.opts.readMode != "":
+			mode = r.opts.readMode
+		case clustered:
+			mode = "range"
+		case t.stats.rows <= directMaxRows && len(keys) <= directMaxPartitions:
+			mode = "direct"
+		default:
+			mode = "spill"
 		}
-		r.log.Debug("full export read plan", "table", ts.table.Qualified(), "range_queries", clustered)
-		if !clustered {
-			read := r.opts.Progress.Count("read "+ts.layer+"."+ts.name, 0, "rows")
-			sp, spKeys, err := w.spillTable(ctx, r.snap.tx, r.tgt.TempDir(), read)
-			read.Done()
+		r.log.Debug("full export read plan", "table", ts.table.Qualified(), "read", mode, "partitions", len(keys), "rows", t.stats.rows)
+	}
+	switch mode {
+	case "direct":
+		read := r.opts.Progress.Count("export "+ts.layer+"."+ts.name, 0, "rows")
+		keys, parts, err = w.direct(ctx, r.snap.tx, tx, read)
+		read.Done()
+		if err != nil {
+			return nil, err
+		}
+	default:
+		if mode == "spill" {
+			sp, err := t.spill(ctx, w)
 			if err != nil {
 				return nil, err
 			}
 			defer sp.remove()
-			keys = spKeys
+			keys = sp.keys()
 			write = func(ctx context.Context, _ pgx.Tx, key string) ([]ManifestFile, error) {
 				sr, err := sp.open(key, len(ts.cols))
 				if err != nil {
@@ -537,16 +556,16 @@ func (t *tableRun) write(ctx context.Context, lr layerRoot, ltx layerTx, p *plan
 				return w.writeRows(ctx, tx, key, sr)
 			}
 		}
-	}
-	bar := r.opts.Progress.Count("export "+ts.layer+"."+ts.name, int64(len(keys)), "partitions")
-	parts, err := r.snap.each(ctx, keys, func(ctx context.Context, q pgx.Tx, key string) ([]ManifestFile, error) {
-		files, err := write(ctx, q, key)
-		bar.Add(1)
-		return files, err
-	})
-	bar.Done()
-	if err != nil {
-		return nil, err
+		bar := r.opts.Progress.Count("export "+ts.layer+"."+ts.name, int64(len(keys)), "partitions")
+		parts, err = r.snap.each(ctx, keys, func(ctx context.Context, q pgx.Tx, key string) ([]ManifestFile, error) {
+			files, err := write(ctx, q, key)
+			bar.Add(1)
+			return files, err
+		})
+		bar.Done()
+		if err != nil {
+			return nil, err
+		}
 	}
 	var newFiles []ManifestFile
 	writtenKeys := map[string]bool{}
@@ -616,6 +635,50 @@ func (t *tableRun) write(ctx context.Context, lr layerRoot, ltx layerTx, p *plan
 	entry := LayerTable{Name: ts.name, Table: m.Table, Manifest: rel, ManifestSHA256: sha256Hex(mb), Glob: m.Glob,
 		PartitionBy: m.PartitionBy, Rows: m.Rows, Files: len(m.Files), Bytes: m.Bytes, RunID: r.runID, ExportedAt: m.ExportedAt}
 	return &tableWrite{ts: ts, pt: publishedTable{entry: entry, manifest: m, raw: mb}, newFiles: newFiles}, nil
+}
+
+// spillChunkBlocks is the smallest table (in 8 kB blocks) read in parallel
+// chunks, one per worker, into spill files.
+const spillChunkBlocks = 1024
+
+// spill reads the whole table once into spill files: in one block range
+// per worker at the same time when the table is large (each PostgreSQL
+// backend scans its range), else in one sequential read.
+func (t *tableRun) spill(ctx context.Context, w *partitionWriter) (chunks, error) {
+	ts, r := t.ts, t.r
+	var pages int64
+	if err := r.snap.tx.QueryRow(ctx, `SELECT relpages FROM pg_class WHERE oid = to_regclass($1)`, ts.table.Qualified()).Scan(&pages); err != nil {
+		return nil, fmt.Errorf("relpages: %w", err)
+	}
+	n, min := 1, int64(spillChunkBlocks)
+	if r.opts.chunkBlocks > 0 {
+		min = r.opts.chunkBlocks
+	}
+	if pages >= min && ts.table.Kind != "view" {
+		n = r.opts.Workers
+	}
+	read := r.opts.Progress.Count("read "+ts.layer+"."+ts.name, 0, "rows")
+	defer read.Done()
+	out := make(chunks, n)
+	err := r.snap.run(ctx, n, func(ctx context.Context, q pgx.Tx, i int) error {
+		// Block ranges: the last is open-ended (the table may have grown
+		// since relpages was counted; the snapshot fixes what is read).
+		lo, hi := pages*int64(i)/int64(n), pages*int64(i+1)/int64(n)
+		if i == n-1 {
+			hi = 0
+		}
+		if n == 1 {
+			lo = 0
+		}
+		sp, err := w.spillTable(ctx, q, r.tgt.TempDir(), read, lo, hi, n)
+		out[i] = sp
+		return err
+	})
+	if err != nil {
+		out.remove()
+		return nil, err
+	}
+	return out, nil
 }
 
 // checksums sets the content checksum of each new file's partition
