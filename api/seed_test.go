@@ -169,16 +169,21 @@ type env struct {
 	http   *httptest.Server
 }
 
+// testDBTimeout bounds a test request's database work. Tests are not about
+// speed: on a shared, busy machine a heavy query may take many seconds, so
+// the bound is generous (the timeout tests set their own).
+const testDBTimeout = 2 * time.Minute
+
 func newEnv(t *testing.T, tune func(*api.Options, *pgtest.DB)) *env {
 	t.Helper()
 	db := pgtest.New(t)
 	seed(t, db.Pool)
-	reader, err := api.OpenPool(context.Background(), db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second}, nil)
+	reader, err := api.OpenPool(context.Background(), db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: testDBTimeout}, nil)
 	if err != nil {
 		t.Fatalf("open reader pool: %v", err)
 	}
 	t.Cleanup(reader.Close)
-	opts := api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSpanDays: 366, MaxItemIDs: 5}
+	opts := api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSpanDays: 366, MaxItemIDs: 5, RequestTimeout: testDBTimeout}
 	if tune != nil {
 		tune(&opts, db)
 	}
