@@ -26,14 +26,16 @@ WHERE item_id = 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36'
   AND date BETWEEN DATE '2025-04-09' AND DATE '2025-05-08'
 ORDER BY date, source;
 
--- 3. The same item per site, with the site's depot.
-SELECT f.date, f.site_id, s.deposito, f.forecast, f.actual
+-- 3. The same item per site and ML source, with the site's depot (each
+--    source has its own row: without source the rows of two sources of one
+--    day look duplicated).
+SELECT f.date, f.site_id, s.deposito, f.source, f.forecast, f.actual
 FROM gold.fact_forecast f
 LEFT JOIN gold.dim_site s USING (site_id)
 WHERE f.item_id = 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36'
   AND f.site_id <> 'ALL'
   AND f.date BETWEEN DATE '2025-04-09' AND DATE '2025-05-08'
-ORDER BY f.date, f.site_id;
+ORDER BY f.date, f.site_id, f.source;
 
 -- 4. Forecast summary of a period (GET /api/v1/forecasts/summary): one row
 --    per item and day (the source generated last wins), totals and MAPE as
@@ -84,14 +86,16 @@ WHERE item_id = 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36'
 ORDER BY site_id, date DESC;
 
 -- 8. Items at risk today: the latest snapshot per item and site whose stock
---    is at or below the reorder point.
+--    is at or below its reorder point. A reorder point of 0 means the
+--    prescription sets no replenishment level (those rows say "normal" with
+--    no stock): they are not at risk.
 SELECT *
 FROM (
     SELECT DISTINCT ON (item_id, site_id) item_id, site_id, date, current_stock, reorder_point, days_to_rupture, stock_status
     FROM gold.fact_inventory
     ORDER BY item_id, site_id, date DESC
 ) latest
-WHERE current_stock <= reorder_point
+WHERE reorder_point > 0 AND current_stock <= reorder_point
 ORDER BY days_to_rupture NULLS LAST, item_id;
 
 -- 9. Demand on weekdays, weekends and holidays (calendar dimension).
@@ -114,3 +118,51 @@ SELECT source, model_version, dataset_id, max(generated_at) AS generated_at, max
 FROM gold.fact_forecast
 GROUP BY source, model_version, dataset_id
 ORDER BY generated_at DESC;
+
+-- 12. The materials most in demand over a period (every material of the ERP
+--     export, not only those with a forecast): item-level rows, their share
+--     of the period's total (GET /api/v1/demand/top). Units are added here;
+--     an item requested in two units has one row per unit in gold.
+SELECT d.item_id, i.name, i.category, sum(d.quantity) AS quantity, sum(d.lines) AS lines,
+       round((sum(d.quantity) / sum(sum(d.quantity)) OVER ())::numeric, 4) AS share
+FROM gold.fact_demand d
+JOIN gold.dim_item i USING (item_id)
+WHERE d.site_id = 'ALL' AND d.date BETWEEN DATE '2025-04-01' AND DATE '2025-05-31'
+GROUP BY d.item_id, i.name, i.category
+ORDER BY quantity DESC, d.item_id
+LIMIT 20;
+
+-- 13. One material's demand trend: the day's demand and its 7- and 30-day
+--     totals over calendar days, with the 30 days a year earlier where the
+--     history has them (a day without a row has no demand in its windows).
+SELECT date, unit, quantity, quantity_total_7d, quantity_avg_7d, quantity_total_30d, quantity_total_30d_prev_year
+FROM gold.agg_demand_rolling
+WHERE item_id = 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36' AND site_id = 'ALL'
+  AND date BETWEEN DATE '2025-05-01' AND DATE '2025-05-08'
+ORDER BY date, unit;
+
+-- 14. Which suppliers served a material, how much and how fast (lead time =
+--     DATA DE COMPRA - DATA SOLICITADO, purchases before the request left out).
+SELECT s.supplier_name, sum(b.lines) AS lines, sum(b.quantity) AS quantity,
+       round((sum(b.lead_time_days_avg * b.lead_time_lines) / nullif(sum(b.lead_time_lines), 0))::numeric, 1) AS lead_time_days_avg,
+       max(b.lead_time_days_max) AS lead_time_days_max
+FROM gold.fact_demand_supplier b
+JOIN gold.dim_supplier s USING (supplier)
+WHERE b.item_id = 'ABRASIVOS_DISCO DE LIXA 4.1/2 G36'
+GROUP BY s.supplier_name
+ORDER BY lines DESC, s.supplier_name;
+
+-- 15. Suppliers by the time they take: median and 90th percentile of the
+--     lead time in days, with how many lines were bought before their request.
+SELECT supplier_name, lines, items, quantity, lead_time_lines, lead_time_days_median, lead_time_days_p90,
+       negative_lead_time_lines, first_purchase, last_purchase
+FROM gold.dim_supplier
+ORDER BY lead_time_days_median DESC NULLS LAST, supplier_name;
+
+-- 16. Demand per site (ERP depot) over a period: where the material goes.
+SELECT d.site_id, s.deposito, sum(d.quantity) AS quantity, sum(d.lines) AS lines, count(DISTINCT d.item_id) AS items
+FROM gold.fact_demand d
+JOIN gold.dim_site s USING (site_id)
+WHERE d.site_id <> 'ALL' AND d.date BETWEEN DATE '2025-04-01' AND DATE '2025-05-31'
+GROUP BY d.site_id, s.deposito
+ORDER BY quantity DESC, d.site_id;

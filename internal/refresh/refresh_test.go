@@ -583,3 +583,95 @@ func TestKilledRefreshIsMarkedAbandoned(t *testing.T) {
 	}
 	compareGold(t, db.Pool, sc.ref)
 }
+
+// TestReadersDuringFullRefresh: readers (novawh_reader, prepared
+// statements, as the API reads) loop over gold while a full refresh builds
+// new tables and swaps them in: they never fail and every count they see is
+// the state before the refresh or the state after it.
+func TestReadersDuringFullRefresh(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	sc := newScenario()
+	for _, l := range sc.loads[:3] {
+		l(t, db.Pool)
+	}
+	run(t, db.Pool, false)
+	queries := []string{
+		`SELECT count(*) FROM gold.fact_forecast`,
+		`SELECT count(*) FROM gold.agg_forecast_rolling`,
+		`SELECT count(*) FROM gold.fact_demand`,
+		`SELECT count(*) FROM gold.v_forecast_accuracy`,
+	}
+	counts := func() []int64 {
+		out := make([]int64, len(queries))
+		for i, q := range queries {
+			if err := db.Pool.QueryRow(ctx, q).Scan(&out[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out
+	}
+	before := counts()
+	for _, l := range sc.loads[3:] {
+		l(t, db.Pool) // the full refresh also applies these: the counts change
+	}
+	reader := readerPool(t, db)
+	type seen struct {
+		query int
+		n     int64
+		err   error
+	}
+	var mu sync.Mutex
+	var obs []seen
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				q := i % len(queries)
+				var n int64
+				err := reader.QueryRow(ctx, queries[q]).Scan(&n)
+				mu.Lock()
+				obs = append(obs, seen{q, n, err})
+				mu.Unlock()
+			}
+		}()
+	}
+	res := run(t, db.Pool, true)
+	after := counts()
+	// Let the readers see the new state a few times too.
+	for {
+		mu.Lock()
+		n := len(obs)
+		mu.Unlock()
+		if n > 200 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if len(res.Rebuilt) == 0 {
+		t.Fatalf("full refresh rebuilt no table: %+v", res)
+	}
+	if before[0] == after[0] {
+		t.Fatalf("the full refresh did not change gold.fact_forecast (%d rows): the test proves nothing", before[0])
+	}
+	bad := 0
+	for _, o := range obs {
+		if o.err != nil || (o.n != before[o.query] && o.n != after[o.query]) {
+			if bad++; bad <= 5 {
+				t.Errorf("reader: %s = %d (%v), want %d (before) or %d (after)", queries[o.query], o.n, o.err, before[o.query], after[o.query])
+			}
+		}
+	}
+	t.Logf("%d reads during and after the refresh; before %v, after %v; rebuilt %v", len(obs), before, after, res.Rebuilt)
+}

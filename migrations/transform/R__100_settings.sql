@@ -65,3 +65,22 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE daterange((j->>'from')::date, (j->>'to')::date, '[]') END
 $$;
 COMMENT ON FUNCTION meta.json_span(jsonb) IS 'Inverse of meta.span_json.';
+
+-- Fresh planner statistics for a table that changed a lot since it was
+-- last analyzed (a large load just committed, not yet seen by
+-- autovacuum): a refresh reads the tables right after the loads, and plans
+-- made on empty statistics can be off by orders of magnitude.
+CREATE OR REPLACE FUNCTION meta.analyze_if_stale(p_table regclass) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE stale boolean;
+BEGIN
+    SELECT c.reltuples < 0 OR coalesce(s.n_mod_since_analyze, 0) > greatest(1000, 0.1 * c.reltuples) INTO stale
+    FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+    WHERE c.oid = p_table;
+    IF stale THEN
+        EXECUTE format('ANALYZE %s', p_table);
+    END IF;
+    RETURN coalesce(stale, false);
+END
+$$;
+COMMENT ON FUNCTION meta.analyze_if_stale(regclass) IS 'ANALYZEs a table never analyzed or with more than 10 % of its rows changed since its last ANALYZE; returns whether it did.';

@@ -35,9 +35,9 @@ BEGIN
     WITH l AS MATERIALIZED (
         SELECT * FROM silver.erp_lines
         WHERE ml_key IS NOT NULL AND (p_loads IS NULL OR load_id = ANY (p_loads))
-    ), k AS (
+    ), k AS MATERIALIZED (
         SELECT ml_key, silver.norm_key(ml_key) AS norm FROM (SELECT DISTINCT ml_key FROM l) d
-    ), s AS (
+    ), s AS MATERIALIZED (
         SELECT supplier_name, silver.supplier_key(supplier_name) AS supplier
         FROM (SELECT DISTINCT supplier_name FROM l WHERE supplier_name IS NOT NULL) d
     )

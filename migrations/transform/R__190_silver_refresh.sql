@@ -35,6 +35,8 @@ DECLARE
     ext boolean;
 BEGIN
     PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+    PERFORM meta.analyze_if_stale(t) FROM unnest(ARRAY['bronze.erp_requisitions', 'bronze.erp_items', 'bronze.ml_forecasts',
+        'bronze.inventory', 'meta.loads']::regclass[]) t;
 
     -- ERP lines: drop the lines of superseded exports, add the new ones.
     IF p_full THEN
@@ -66,6 +68,9 @@ BEGIN
         END IF;
         IF EXISTS (SELECT 1 FROM bronze.erp_requisitions WHERE _load_id = ANY (loads)) THEN
             added := silver.add_demand_lines(loads);
+            IF added > greatest(1000, 0.1 * (SELECT reltuples FROM pg_class WHERE oid = 'silver.demand_lines'::regclass)) THEN
+                ANALYZE silver.demand_lines;
+            END IF;
         END IF;
         IF removed > 0 THEN
             SELECT meta.span(min(coalesce(o.date, n.date)), max(coalesce(o.date, n.date))) INTO touched
@@ -78,7 +83,6 @@ BEGIN
             WHERE load_id = ANY (loads) AND quantity IS NOT NULL;
         END IF;
         IF removed > 0 THEN
-            ANALYZE silver.demand_lines;
             summ := silver.summarize_demand_lines(NULL);
         ELSIF added > 0 THEN
             summ := silver.summarize_demand_lines(loads);

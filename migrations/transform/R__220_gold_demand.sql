@@ -112,9 +112,10 @@ BEGIN
                        sum(f.quantity::numeric) FILTER (WHERE f.date > t.t - 7) AS t7,
                        sum(f.quantity::numeric) FILTER (WHERE f.date >= t.t - $4) AS t30,
                        sum(f.quantity::numeric) FILTER (WHERE f.date <= (t.t - interval '1 year')::date) AS ty
-                FROM generate_series($1, $2, interval '1 day') g
-                CROSS JOIN LATERAL (SELECT g::date AS t) t
-                JOIN gold.%I f
+                FROM (SELECT g::date AS t FROM generate_series($1, $2, interval '1 day') g) t
+                JOIN (SELECT * FROM gold.%I
+                      WHERE date BETWEEN $1 - $4 AND $2
+                         OR date BETWEEN ($1 - interval '1 year')::date - $4 AND ($2 - interval '1 year')::date) f
                   ON f.date BETWEEN t.t - $4 AND t.t
                   OR f.date BETWEEN (t.t - interval '1 year')::date - $4 AND (t.t - interval '1 year')::date
                 GROUP BY 1, 2, 3, 4
