@@ -325,7 +325,9 @@ func TestRetentionKill(t *testing.T) {
 	old := pullLoad(t, db, "432", now, 11.75)
 	rejected := rejectingLoad(t, db, now)
 	root := filepath.Join(t.TempDir(), "exports")
-	export := func() *exec.Cmd { return novawhExport(bin, db.URL, "--to", root, "--layers", "bronze", "--partition-by", "day") }
+	export := func() *exec.Cmd {
+		return novawhExport(bin, db.URL, "--to", root, "--layers", "bronze", "--partition-by", "day")
+	}
 	if out, err := export().CombinedOutput(); err != nil {
 		t.Fatalf("first export: %v\n%s", err, out)
 	}
