@@ -1,10 +1,1 @@
-DROP FUNCTION IF EXISTS gold.refresh_fact_external();
 DROP TABLE IF EXISTS gold.fact_external_daily;
-DROP FUNCTION IF EXISTS gold.refresh_fact_inventory(date, date);
-DROP FUNCTION IF EXISTS gold.refresh_agg_forecast_rolling(date, date);
-DROP FUNCTION IF EXISTS gold.refresh_fact_forecast(date, date);
-DROP FUNCTION IF EXISTS gold.refresh_dim_site();
-DROP FUNCTION IF EXISTS gold.refresh_dim_item();
-DROP FUNCTION IF EXISTS gold.fill_dim_time(date, date);
-DROP FUNCTION IF EXISTS gold.br_holidays(integer);
-DROP FUNCTION IF EXISTS gold.easter(integer);

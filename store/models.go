@@ -239,9 +239,9 @@ type GoldDimItem struct {
 	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
 }
 
-// Sites of the ML outputs with their ERP depot code; site_id 'ALL' is the item-level pseudo-site.
+// Sites: the ML sites with their ERP depot code, every other ERP depot (site_id = the depot code), the blank depot (site_id '-1', the ML outputs' own id for it) and 'ALL', the item-level pseudo-site.
 type GoldDimSite struct {
-	// ML site id (e.g. '176'); 'ALL' for item-level rows.
+	// ML site id (e.g. '176'), else the ERP depot code (e.g. 'ESCRITÓRIO'); '-1' for lines with a blank DEPÓSITO; 'ALL' for item-level rows.
 	SiteID string `json:"site_id"`
 	// ERP depot code (DEPÓSITO, e.g. 'STC') whose demand is the site's actual; NULL when unknown.
 	Deposito *string `json:"deposito"`
@@ -403,7 +403,7 @@ type GoldFactForecast struct {
 	Source string `json:"source"`
 	// Forecast quantity (ALL rows: summed over the item's sites).
 	Forecast *float64 `json:"forecast"`
-	// Actual quantity: the file's own actual when given, else ERP demand (DATA SOLICITADO) that day; 0 inside the ERP's date coverage without demand, NULL outside it or for sites without a depot.
+	// Actual quantity: the file's own actual when given, else the demand of the site (gold.fact_demand, summed over units; ALL rows: the item's total) that day; 0 inside the ERP's date coverage without demand, NULL outside it or for sites without a depot.
 	Actual *float64 `json:"actual"`
 	// Lower bound of the forecast interval.
 	Lower *float64 `json:"lower"`
@@ -673,6 +673,8 @@ type MetaLoad struct {
 	Error        *string            `json:"error"`
 	StartedAt    pgtype.Timestamptz `json:"started_at"`
 	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
+	// Physical lines of a CSV input read by the loader (header and empty lines included); NULL for Parquet and API inputs.
+	LinesRead *int64 `json:"lines_read"`
 }
 
 // One row per novawh refresh: mode, loads applied, date windows recomputed, rows written per gold table, duration, outcome.
@@ -697,6 +699,8 @@ type MetaRefresh struct {
 	// Rows written per gold table, e.g. {"gold.fact_forecast": 1234}.
 	Rows  []byte  `json:"rows"`
 	Error *string `json:"error"`
+	// Rows of every gold table after the refresh, e.g. {"gold.fact_forecast": 13150000}: the previous count adjusted by the rows deleted and written (exact, kept by refresh; read by novawh status).
+	TableRows []byte `json:"table_rows"`
 }
 
 // Loads already applied to silver and gold, with the refresh that applied them (incremental refreshes apply the others).
@@ -715,6 +719,13 @@ type MetaRejectedRow struct {
 	Raw        string  `json:"raw"`
 	// When the bronze retention cleared raw (then empty) after a verified export held it.
 	RawPrunedAt pgtype.Timestamptz `json:"raw_pruned_at"`
+}
+
+// The repeatable SQL files of migrations/transform (views and functions) as last applied by novawh migrate up: name and sha256; cleared by migrate down.
+type MetaRepeatableMigration struct {
+	Name      string             `json:"name"`
+	Checksum  string             `json:"checksum"`
+	AppliedAt pgtype.Timestamptz `json:"applied_at"`
 }
 
 // One row per novawh run: status, exit code, and each step's status, counts and duration (steps jsonb array).
@@ -743,12 +754,123 @@ type MetaWatermark struct {
 	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
 }
 
-// silver.stg_demand summed per (date, item_id) (deposito NULL) and per (date, item_id, deposito); kept by refresh.
-type SilverDemandDaily struct {
-	Date     pgtype.Date `json:"date"`
-	ItemID   string      `json:"item_id"`
-	Deposito *string     `json:"deposito"`
-	Quantity float64     `json:"quantity"`
+// Per export target of meta.export_runs: when its last successful and last failed export finished.
+type MonitorExportFreshness struct {
+	Target        string             `json:"target"`
+	LastSuccessAt pgtype.Timestamptz `json:"last_success_at"`
+	LastFailureAt pgtype.Timestamptz `json:"last_failure_at"`
+}
+
+// Rows of each gold table as the planner estimates them (pg_class.reltuples after ANALYZE/autovacuum): cheap, approximate.
+type MonitorGoldTableRow struct {
+	TableName    string `json:"table_name"`
+	RowsEstimate int64  `json:"rows_estimate"`
+}
+
+// The newest row of meta.runs (the nightly job), with its duration in seconds (so far, while running).
+type MonitorLastRun struct {
+	RunID           int64              `json:"run_id"`
+	Trigger         string             `json:"trigger"`
+	Status          string             `json:"status"`
+	ExitCode        *int32             `json:"exit_code"`
+	FailedStep      *string            `json:"failed_step"`
+	StartedAt       pgtype.Timestamptz `json:"started_at"`
+	FinishedAt      pgtype.Timestamptz `json:"finished_at"`
+	DurationSeconds float64            `json:"duration_seconds"`
+}
+
+// The results of the newest data-quality check run.
+type MonitorLatestCheck struct {
+	RunID     int64              `json:"run_id"`
+	CheckName string             `json:"check_name"`
+	TableName string             `json:"table_name"`
+	Level     string             `json:"level"`
+	Observed  float64            `json:"observed"`
+	Threshold string             `json:"threshold"`
+	Passed    bool               `json:"passed"`
+	Detail    *string            `json:"detail"`
+	CheckedAt pgtype.Timestamptz `json:"checked_at"`
+}
+
+// Rejected rows (meta.rejected_rows) with their input's source, file and start time.
+type MonitorRejectedRow struct {
+	LoadID     int64              `json:"load_id"`
+	Source     string             `json:"source"`
+	FileName   string             `json:"file_name"`
+	StartedAt  pgtype.Timestamptz `json:"started_at"`
+	Line       int64              `json:"line"`
+	ColumnName *string            `json:"column_name"`
+	Reason     string             `json:"reason"`
+	Raw        string             `json:"raw"`
+}
+
+// Every nightly run of meta.runs with its duration in seconds.
+type MonitorRun struct {
+	RunID           int64              `json:"run_id"`
+	Trigger         string             `json:"trigger"`
+	Status          string             `json:"status"`
+	ExitCode        *int32             `json:"exit_code"`
+	FailedStep      *string            `json:"failed_step"`
+	Error           *string            `json:"error"`
+	StartedAt       pgtype.Timestamptz `json:"started_at"`
+	FinishedAt      pgtype.Timestamptz `json:"finished_at"`
+	DurationSeconds float64            `json:"duration_seconds"`
+}
+
+// The steps of each run (meta.runs.steps), one row each, in order.
+type MonitorRunStep struct {
+	RunID      int64  `json:"run_id"`
+	StepNo     int32  `json:"step_no"`
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	DurationMs int64  `json:"duration_ms"`
+	Counts     string `json:"counts"`
+	Note       string `json:"note"`
+	Error      string `json:"error"`
+}
+
+// Per source of meta.loads: when its last successful (loaded) and last failed input finished, how many inputs loaded, and the newest input's status and row counts.
+type MonitorSourceFreshness struct {
+	Source           string             `json:"source"`
+	LastSuccessAt    pgtype.Timestamptz `json:"last_success_at"`
+	LastFailureAt    pgtype.Timestamptz `json:"last_failure_at"`
+	Loads            int64              `json:"loads"`
+	LastStatus       string             `json:"last_status"`
+	LastRowsLoaded   int64              `json:"last_rows_loaded"`
+	LastRowsRejected int64              `json:"last_rows_rejected"`
+}
+
+// Rows of each bronze, silver and gold table as the planner estimates them.
+type MonitorTableRow struct {
+	Layer        string `json:"layer"`
+	TableName    string `json:"table_name"`
+	RowsEstimate int64  `json:"rows_estimate"`
+}
+
+// ERP requisition lines of the current exports (silver.erp_lines) that name an item, kept by refresh: lines of a new export added, of a superseded one removed. Gold demand is built from it.
+type SilverDemandLine struct {
+	LoadID int64 `json:"load_id"`
+	Line   int64 `json:"line"`
+	// DATA SOLICITADO (NULL: undated, left out of gold demand and counted in silver.dropped_rows).
+	Date  pgtype.Date `json:"date"`
+	MlKey string      `json:"ml_key"`
+	// silver.norm_key(ml_key): the key of silver.item_map.
+	ItemNorm    string  `json:"item_norm"`
+	ProductCode *string `json:"product_code"`
+	Familia     *string `json:"familia"`
+	Material    *string `json:"material"`
+	// DEPÓSITO trimmed, '' when blank (key of silver.site_map).
+	Deposito string `json:"deposito"`
+	// U.M. trimmed, '' when blank.
+	Unit      string   `json:"unit"`
+	Quantity  *float64 `json:"quantity"`
+	RequestID *string  `json:"request_id"`
+	// silver.supplier_key(NOME FORNEC.): the supplier's matching form.
+	Supplier     *string     `json:"supplier"`
+	SupplierName *string     `json:"supplier_name"`
+	PurchaseDate pgtype.Date `json:"purchase_date"`
+	// DATA DE COMPRA - DATA SOLICITADO in days when both are given (negative: purchase before the request).
+	LeadTimeDays *int32 `json:"lead_time_days"`
 }
 
 // Bronze rows that silver leaves out for a missing key, with their count and summed quantity (checked by novawh check).
@@ -759,12 +881,25 @@ type SilverDroppedRow struct {
 	Quantity  float64 `json:"quantity"`
 }
 
-// ERP product code to ML item key (FAMÍLIA_MATERIAL).
+// ERP product code (PRODUTO/SERVIÇO) to ML item key (FAMÍLIA_MATERIAL): the latest line of each code in the current exports.
 type SilverErpCode struct {
-	ProductCode bool        `json:"product_code"`
-	MlKey       interface{} `json:"ml_key"`
-	Familia     bool        `json:"familia"`
-	Material    bool        `json:"material"`
+	ProductCode string  `json:"product_code"`
+	MlKey       string  `json:"ml_key"`
+	Familia     *string `json:"familia"`
+	Material    *string `json:"material"`
+	LoadID      int64   `json:"load_id"`
+	Line        int64   `json:"line"`
+}
+
+// Distinct depots (DEPÓSITO, ” = blank) of the current ERP exports.
+type SilverErpDepot struct {
+	Deposito string `json:"deposito"`
+}
+
+// Distinct ERP item keys (FAMÍLIA_MATERIAL) of the current exports with their matching form: the ERP candidates of silver.item_map_v.
+type SilverErpKey struct {
+	MlKey    string `json:"ml_key"`
+	ItemNorm string `json:"item_norm"`
 }
 
 // ERP requisition lines of the latest export per (source, file_name), trimmed, with the ML item key familia_material.
@@ -783,6 +918,14 @@ type SilverErpLine struct {
 	PurchaseDate  pgtype.Date `json:"purchase_date"`
 	RequestID     bool        `json:"request_id"`
 	SupplierName  bool        `json:"supplier_name"`
+}
+
+// Loaded ERP exports (loads with bronze.erp_requisitions rows) and the later export of the same (source, file_name) that supersedes each, if any.
+type SilverErpLoad struct {
+	LoadID       int64       `json:"load_id"`
+	Source       string      `json:"source"`
+	FileName     string      `json:"file_name"`
+	SupersededBy interface{} `json:"superseded_by"`
 }
 
 // Canonical item_id per matching key (silver.norm_key); rank 1 = ML item id, 2 = ERP FAMÍLIA_MATERIAL, 3 = item master id, 4 = series key only. Snapshot of silver.item_map_v kept by refresh.
@@ -840,20 +983,36 @@ type SilverSeriesMapV struct {
 	SiteID    interface{} `json:"site_id"`
 }
 
-// Actual demand: ERP requisition lines with date = DATA SOLICITADO and the canonical item_id (rows without date are counted in silver.dropped_rows).
+// Every site of gold.dim_site except 'ALL': ML sites with their depot and region, ERP depots without an ML site (site_id = depot code) and the blank-depot site.
+type SilverSite struct {
+	SiteID   interface{} `json:"site_id"`
+	Deposito interface{} `json:"deposito"`
+	Region   interface{} `json:"region"`
+}
+
+// Every depot (ERP DEPÓSITO, ” = blank, and ML depots) with the gold site_id its demand belongs to.
+type SilverSiteMap struct {
+	Deposito string      `json:"deposito"`
+	SiteID   interface{} `json:"site_id"`
+	MlSite   interface{} `json:"ml_site"`
+}
+
+// Actual demand: ERP lines with date = DATA SOLICITADO and a quantity, with the canonical item_id and the gold site_id of their depot (lines without a date are counted in silver.dropped_rows).
 type SilverStgDemand struct {
-	Date          pgtype.Date `json:"date"`
-	ItemID        string      `json:"item_id"`
-	ProductCode   bool        `json:"product_code"`
-	Deposito      bool        `json:"deposito"`
-	Quantity      *float64    `json:"quantity"`
-	Unit          bool        `json:"unit"`
-	RequestID     bool        `json:"request_id"`
-	SupplierName  bool        `json:"supplier_name"`
-	RequestedDate pgtype.Date `json:"requested_date"`
-	PurchaseDate  pgtype.Date `json:"purchase_date"`
-	LoadID        int64       `json:"load_id"`
-	Line          int64       `json:"line"`
+	Date         pgtype.Date `json:"date"`
+	ItemID       string      `json:"item_id"`
+	SiteID       interface{} `json:"site_id"`
+	Deposito     bool        `json:"deposito"`
+	Unit         string      `json:"unit"`
+	Quantity     *float64    `json:"quantity"`
+	ProductCode  *string     `json:"product_code"`
+	RequestID    *string     `json:"request_id"`
+	Supplier     *string     `json:"supplier"`
+	SupplierName *string     `json:"supplier_name"`
+	PurchaseDate pgtype.Date `json:"purchase_date"`
+	LeadTimeDays *int32      `json:"lead_time_days"`
+	LoadID       int64       `json:"load_id"`
+	Line         int64       `json:"line"`
 }
 
 // BCB SGS / IBGE SIDRA observations, one per (source, series, date), latest load wins.
@@ -963,4 +1122,29 @@ type SilverStgWeather struct {
 	WindMean         *float64    `json:"wind_mean"`
 	Hours            *int32      `json:"hours"`
 	LoadID           int64       `json:"load_id"`
+}
+
+// Items (matching form) each supplier supplied.
+type SilverSupplierItem struct {
+	Supplier string `json:"supplier"`
+	ItemNorm string `json:"item_norm"`
+}
+
+// Histogram of lead times per supplier: lines per lead time in days (DATA DE COMPRA - DATA SOLICITADO); medians and percentiles of gold.dim_supplier are computed from it.
+type SilverSupplierLeadDay struct {
+	Supplier string `json:"supplier"`
+	LeadDays int32  `json:"lead_days"`
+	Lines    int64  `json:"lines"`
+}
+
+// Per supplier key and spelling of NOME FORNEC.: lines, quantity (exact), first and last purchase and the latest line.
+type SilverSupplierSpelling struct {
+	Supplier      string         `json:"supplier"`
+	SupplierName  string         `json:"supplier_name"`
+	Lines         int64          `json:"lines"`
+	Quantity      pgtype.Numeric `json:"quantity"`
+	FirstPurchase pgtype.Date    `json:"first_purchase"`
+	LastPurchase  pgtype.Date    `json:"last_purchase"`
+	LastLoadID    int64          `json:"last_load_id"`
+	LastLine      int64          `json:"last_line"`
 }

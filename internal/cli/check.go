@@ -16,7 +16,8 @@ func newCheckCmd(app *App) *cobra.Command {
 		Short: "Run the data-quality checks, record them in meta and print a table",
 		Long: `Run the warehouse's data-quality checks and record every result in
 meta.check_runs / meta.check_results (check, table, observed, threshold,
-pass/fail, level):
+pass/fail, level). Check runs are serialised (advisory lock); a run killed
+half-way is marked abandoned by the next one:
 
   not_null_keys, numeric_types, finite_values      gold facts
   forecast_non_negative, actual_non_negative       gold.fact_forecast
@@ -26,6 +27,11 @@ pass/fail, level):
                                                    row counts reconcile with meta.loads
   key_null_ratio                                   rows silver drops for a missing key < 1%
   orphan_items, orphan_sites, dates_in_dim_time    facts against the dimensions
+  demand_matches_bronze                            per item, gold demand = QUANTIDADE of its dated ERP lines
+  demand_lines_accounted                           ERP lines = lines in gold demand + silver.dropped_rows
+  demand_non_negative, lead_time_non_negative      gold.fact_demand, fact_demand_supplier, dim_supplier
+  orphan_suppliers                                 gold.fact_demand_supplier against gold.dim_supplier
+  purchase_before_request (warn)                   ERP lines bought before they were requested, counted
   freshness                                        latest business date per source <= --max-age
   loads_not_refreshed, bronze_rows_of_unloaded_loads (warn)
   demand_without_date, items_unknown_to_master     (info: reported, never failing)

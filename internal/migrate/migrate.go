@@ -21,8 +21,13 @@ import (
 
 // Migrator runs migrations against one database.
 type Migrator struct {
-	db *sql.DB
-	m  *gomigrate.Migrate
+	ctx context.Context
+	cfg *pgx.ConnConfig
+	db  *sql.DB
+	m   *gomigrate.Migrate
+	// Applied lists the repeatable files the last Up applied (all of them
+	// when one changed; none when they were current).
+	Applied []string
 }
 
 // New opens a migrator for the database described by connConfig.
@@ -47,7 +52,7 @@ func New(ctx context.Context, connConfig *pgx.ConnConfig) (*Migrator, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("migrate: init: %w", err)
 	}
-	return &Migrator{db: db, m: m}, nil
+	return &Migrator{ctx: ctx, cfg: connConfig, db: db, m: m}, nil
 }
 
 // Close releases the connection.
@@ -56,16 +61,28 @@ func (g *Migrator) Close() error {
 	return errors.Join(srcErr, dbErr)
 }
 
-// Up applies every pending migration. No change is not an error.
+// Up applies every pending versioned migration, then the repeatable files
+// of migrations/transform when any of them changed (see Repeatables). No
+// change is not an error.
 func (g *Migrator) Up() error {
 	if err := g.m.Up(); err != nil && !errors.Is(err, gomigrate.ErrNoChange) {
 		return fmt.Errorf("migrate up: %w", err)
 	}
+	applied, err := g.applyRepeatables(g.ctx)
+	if err != nil {
+		return fmt.Errorf("migrate up: %w", err)
+	}
+	g.Applied = applied
 	return nil
 }
 
-// Down rolls back n migrations; n <= 0 rolls back all of them.
+// Down rolls back n versioned migrations; n <= 0 rolls back all of them.
+// The views and functions of the repeatable files are dropped first (the
+// next Up re-applies them).
 func (g *Migrator) Down(n int) error {
+	if err := g.dropRepeatables(g.ctx); err != nil {
+		return fmt.Errorf("migrate down: %w", err)
+	}
 	var err error
 	if n <= 0 {
 		err = g.m.Down()

@@ -98,6 +98,18 @@ func Acquire(ctx context.Context, pool *pgxpool.Pool, n Name, w Wait) (*Held, er
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: connect: %w", n, err)
 	}
+	if err := LockWait(ctx, conn, n, w); err != nil {
+		conn.Release()
+		return nil, err
+	}
+	return &Held{name: n, conn: conn}, nil
+}
+
+// LockWait takes the session lock n on the caller's own connection c,
+// waiting as w says (Acquire does the same on a pool connection it owns);
+// Unlock releases it. It returns an error wrapping ErrBusy when the lock
+// stays held.
+func LockWait(ctx context.Context, c Execer, n Name, w Wait) error {
 	poll := w.Poll
 	if poll <= 0 {
 		poll = 250 * time.Millisecond
@@ -105,19 +117,17 @@ func Acquire(ctx context.Context, pool *pgxpool.Pool, n Name, w Wait) (*Held, er
 	deadline := time.Now().Add(w.For)
 	for {
 		var ok bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, n.text()).Scan(&ok); err != nil {
-			conn.Release()
-			return nil, fmt.Errorf("lock %s: %w", n, err)
+		if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, n.text()).Scan(&ok); err != nil {
+			return fmt.Errorf("lock %s: %w", n, err)
 		}
 		if ok {
-			return &Held{name: n, conn: conn}, nil
+			return nil
 		}
 		next := poll
 		if w.For >= 0 {
 			left := time.Until(deadline)
 			if left <= 0 {
-				conn.Release()
-				return nil, fmt.Errorf("lock %s: %w", n, ErrBusy)
+				return fmt.Errorf("lock %s: %w", n, ErrBusy)
 			}
 			next = min(poll, left+time.Millisecond)
 		}
@@ -125,8 +135,7 @@ func Acquire(ctx context.Context, pool *pgxpool.Pool, n Name, w Wait) (*Held, er
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			conn.Release()
-			return nil, fmt.Errorf("lock %s: waiting: %w", n, ctx.Err())
+			return fmt.Errorf("lock %s: waiting: %w", n, ctx.Err())
 		case <-t.C:
 		}
 	}

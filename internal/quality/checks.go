@@ -109,5 +109,60 @@ func (c *Checker) checks() []check {
 			query: `SELECT count(DISTINCT f.date)::float8, NULL::text FROM gold.fact_forecast f
 				WHERE NOT EXISTS (SELECT 1 FROM gold.dim_time d WHERE d.date = f.date)`},
 	)
+	out = append(out, c.demandChecks()...)
 	return out
+}
+
+// demandChecks reconcile gold demand (issue 12) with the ERP lines in
+// bronze (the current exports, silver.erp_lines reads bronze directly).
+func (c *Checker) demandChecks() []check {
+	const pending = `(SELECT count(*) FROM meta.loads l WHERE status = 'loaded'
+		AND NOT EXISTS (SELECT 1 FROM meta.refresh_loads r WHERE r.load_id = l.load_id))`
+	return []check{
+		{name: "demand_matches_bronze", table: "gold.fact_demand", level: LevelError, threshold: "= 0 (when no load is pending)", pass: zero,
+			query: `WITH k AS (SELECT ml_key, silver.norm_key(ml_key) AS norm FROM (SELECT DISTINCT ml_key FROM silver.erp_lines) d),
+				b AS (SELECT im.item_id, sum(e.quantity::numeric) AS q FROM silver.erp_lines e
+				      JOIN k ON k.ml_key = e.ml_key JOIN silver.item_map im ON im.norm = k.norm
+				      WHERE e.date IS NOT NULL AND e.quantity IS NOT NULL GROUP BY im.item_id),
+				g AS (SELECT item_id, sum(quantity::numeric) AS q FROM gold.fact_demand WHERE site_id = 'ALL' GROUP BY item_id),
+				d AS (SELECT coalesce(b.item_id, g.item_id) AS item_id, b.q AS bronze, g.q AS gold FROM b FULL JOIN g USING (item_id)
+				      WHERE abs(coalesce(b.q, 0) - coalesce(g.q, 0)) > 1e-6 * greatest(1, abs(coalesce(b.q, 0)))),
+				p AS (SELECT ` + pending + ` AS n)
+			SELECT CASE WHEN p.n > 0 THEN 0 ELSE (SELECT count(*) FROM d) END::float8,
+			       CASE WHEN p.n > 0 THEN p.n || ' loads not refreshed yet: not compared'
+			            ELSE (SELECT left(string_agg(item_id || ': gold ' || coalesce(gold::text, 'none') || ', bronze ' || coalesce(bronze::text, 'none'),
+			                                         '; ' ORDER BY item_id), 300) FROM d) END
+			FROM p`},
+		{name: "demand_lines_accounted", table: "gold.fact_demand", level: LevelError, threshold: "= 0 (when no load is pending)", pass: zero,
+			query: `WITH b AS (SELECT count(*) AS n FROM silver.erp_lines),
+				g AS (SELECT coalesce(sum(lines), 0) AS n FROM gold.fact_demand WHERE site_id = 'ALL'),
+				d AS (SELECT coalesce(sum(rows), 0) AS n FROM silver.dropped_rows WHERE table_name = 'bronze.erp_requisitions'),
+				p AS (SELECT ` + pending + ` AS n)
+			SELECT CASE WHEN p.n > 0 THEN 0 ELSE abs(b.n - g.n - d.n) END::float8,
+			       b.n || ' ERP lines: ' || g.n || ' in gold demand, ' || d.n || ' counted in silver.dropped_rows'
+			FROM b, g, d, p`},
+		{name: "demand_non_negative", table: "gold.fact_demand", level: LevelError, threshold: "= 0", pass: zero,
+			query: `SELECT count(*)::float8, 'min ' || min(quantity) FROM (
+				SELECT quantity FROM gold.fact_demand WHERE quantity < 0
+				UNION ALL SELECT quantity FROM gold.fact_demand_supplier WHERE quantity < 0
+				UNION ALL SELECT quantity FROM gold.dim_supplier WHERE quantity < 0) x`},
+		{name: "lead_time_non_negative", table: "gold.fact_demand", level: LevelError, threshold: "= 0", pass: zero,
+			query: `SELECT count(*)::float8, NULL::text FROM (
+				SELECT 1 FROM gold.fact_demand WHERE lead_time_days_avg < 0 OR lead_time_days_max < 0
+				UNION ALL SELECT 1 FROM gold.fact_demand_supplier WHERE lead_time_days_avg < 0 OR lead_time_days_max < 0
+				UNION ALL SELECT 1 FROM gold.dim_supplier WHERE lead_time_days_median < 0 OR lead_time_days_p90 < 0) x`},
+		{name: "purchase_before_request", table: "bronze.erp_requisitions", level: LevelWarn, threshold: "= 0", pass: zero,
+			query: `SELECT count(*)::float8, CASE WHEN count(*) > 0 THEN count(*) || ' ERP lines have DATA DE COMPRA before DATA SOLICITADO (down to '
+				|| min(purchase_date - date) || ' days): left out of the lead times' END
+				FROM silver.erp_lines WHERE purchase_date < date`},
+		{name: "orphan_items", table: "gold.fact_demand", level: LevelError, threshold: "= 0", pass: zero,
+			query: `SELECT count(DISTINCT f.item_id)::float8, left(string_agg(DISTINCT f.item_id, ', '), 200) FROM gold.fact_demand f
+				WHERE NOT EXISTS (SELECT 1 FROM gold.dim_item i WHERE i.item_id = f.item_id)`},
+		{name: "orphan_sites", table: "gold.fact_demand", level: LevelError, threshold: "= 0", pass: zero,
+			query: `SELECT count(DISTINCT f.site_id)::float8, left(string_agg(DISTINCT f.site_id, ', '), 200) FROM gold.fact_demand f
+				WHERE NOT EXISTS (SELECT 1 FROM gold.dim_site s WHERE s.site_id = f.site_id)`},
+		{name: "orphan_suppliers", table: "gold.fact_demand_supplier", level: LevelError, threshold: "= 0", pass: zero,
+			query: `SELECT count(DISTINCT f.supplier)::float8, left(string_agg(DISTINCT f.supplier, ', '), 200) FROM gold.fact_demand_supplier f
+				WHERE NOT EXISTS (SELECT 1 FROM gold.dim_supplier s WHERE s.supplier = f.supplier)`},
+	}
 }

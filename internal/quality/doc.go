@@ -12,5 +12,13 @@
 // below 1% of each source's rows (silver.dropped_rows), orphan keys against
 // the dimensions, freshness of every source (latest business date within a
 // configurable age), loads not yet refreshed, and informational counts
-// (undated ERP demand, items unknown to the item master).
+// (undated ERP demand, items unknown to the item master). Demand (issue
+// 12): per item, gold demand equals the QUANTIDADE of its dated ERP lines in
+// bronze; every ERP line is in gold demand or counted in
+// silver.dropped_rows; no negative quantity or lead time; purchases dated
+// before their request are a warning with their count.
+//
+// Runs are serialised by the check advisory lock; a run still 'running'
+// when the next one takes it belongs to a dead process and is marked
+// abandoned.
 package quality

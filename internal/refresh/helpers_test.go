@@ -140,6 +140,10 @@ type demandLine struct {
 
 func fp(f float64) *float64 { return &f }
 
+// blankDepotSite is the site of ERP lines without DEPÓSITO (the id the
+// company's ML outputs give the blank depot).
+const blankDepotSite = "-1"
+
 // expected computes gold.fact_forecast and gold.agg_forecast_rolling in Go.
 func expected(in refInput) (map[factKey]factVal, map[factKey]aggVal) {
 	best := map[factKey]resolvedFc{}
@@ -161,9 +165,7 @@ func expected(in refInput) (map[factKey]factVal, map[factKey]aggVal) {
 			covTo = d.Date
 		}
 		itemDem[factKey{Item: d.Item, Date: d.Date}] += d.Qty
-		if d.Depot != "" {
-			siteDem[factKey{Item: d.Item, Site: d.Depot, Date: d.Date}] += d.Qty
-		}
+		siteDem[factKey{Item: d.Item, Site: d.Depot, Date: d.Date}] += d.Qty
 	}
 	inCov := func(t time.Time) bool {
 		return len(in.Demand) > 0 && !t.Before(covFrom) && !t.After(covTo)
@@ -178,13 +180,18 @@ func expected(in refInput) (map[factKey]factVal, map[factKey]aggVal) {
 	all := map[factKey]*agg{}
 	for k, f := range best {
 		v := factVal{Forecast: f.Forecast}
+		// A site's actual is its depot's demand; site -1 is the blank depot's.
 		dep := in.Depot[k.Site]
+		hasDep := dep != ""
+		if k.Site == blankDepotSite {
+			dep, hasDep = "", true
+		}
 		switch {
 		case f.Actual != nil:
 			v.Actual = fp(*f.Actual)
-		case dep != "" && siteDem[factKey{Item: k.Item, Site: dep, Date: k.Date}] != 0:
+		case hasDep && siteDem[factKey{Item: k.Item, Site: dep, Date: k.Date}] != 0:
 			v.Actual = fp(siteDem[factKey{Item: k.Item, Site: dep, Date: k.Date}])
-		case dep != "" && inCov(k.Date):
+		case hasDep && inCov(k.Date):
 			v.Actual = fp(0)
 		}
 		facts[k] = v

@@ -187,6 +187,27 @@ func (c *Config) PullEnabled() bool { return c.Pull.Enabled == nil || *c.Pull.En
 // ExportEnabled reports whether the export step runs.
 func (c *Config) ExportEnabled() bool { return c.Export.Enabled == nil || *c.Export.Enabled }
 
+// CommandLineInputs are the inputs `novawh run` was given instead of
+// run.inputs: every sub-folder of dir (--inputs-dir, "" for none), then
+// each --input flag; nil when neither was given.
+func CommandLineInputs(dir string, flags []string, meta Input) ([]Input, error) {
+	if dir == "" && len(flags) == 0 {
+		return nil, nil
+	}
+	var all []Input
+	if dir != "" {
+		var err error
+		if all, err = InputsFromDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	flagged, err := ParseInputs(flags, meta)
+	if err != nil {
+		return nil, err
+	}
+	return append(all, flagged...), nil
+}
+
 // ParseInputs reads --input SOURCE=PATH[,PATH...] flags; meta's ML metadata
 // applies to each of them.
 func ParseInputs(flags []string, meta Input) ([]Input, error) {
