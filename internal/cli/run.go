@@ -99,6 +99,7 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 	f.BoolVar(&opts.SkipExport, "skip-export", false, "do not export to Parquet")
 	f.BoolVar(&full, "full", false, "full refresh of silver and gold and a full export (default: incremental)")
 	f.StringVar(&exportTo, "export-to", "", "export target folder or s3://bucket/prefix (default run.export.to, else exports)")
+	f.StringSlice("export-layers", nil, "layers to export: bronze, silver, gold (default run.export.layers, else the export section's, gold)")
 	f.StringArrayVar(&inputs, "input", nil, "SOURCE=PATH[,PATH...]: load these files, folders or globs into SOURCE instead of run.inputs (repeatable)")
 	f.StringVar(&inputsDir, "inputs-dir", "", "load every sub-folder of this folder into the source it is named after, instead of run.inputs (e.g. data/raw/samples)")
 	f.StringVar(&meta.ModelVersion, "model-version", "", "ML metadata for --input files that lack it (as novawh load)")

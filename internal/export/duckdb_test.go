@@ -108,9 +108,7 @@ func assertDuck(t *testing.T, pool *pgxpool.Pool, root string, got map[string]du
 		}
 		m := readLayerTable(t, root, layer, ts.name)
 		p := newPlan(ts, m.PartitionBy, nil)
-		if layer == "bronze" {
-			p.cutoff = readCutoff(t, m)
-		}
+		p.cutoff = m.RetentionCutoff
 		where, args, err := p.where("")
 		if err != nil {
 			t.Fatal(err)

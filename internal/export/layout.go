@@ -177,7 +177,7 @@ func chooseGrain(s grainStats, prev string, min int64, allowed func(string) bool
 func statsFromDays(rows int64, days []string) grainStats {
 	months := map[string]bool{}
 	for _, d := range days {
-		if d == nullKey {
+		if len(d) < 7 { // nullKey, or "" for an unpartitioned table
 			months[d] = true
 			continue
 		}
@@ -196,7 +196,7 @@ func regroup(days []string, grain string) []string {
 		switch {
 		case grain == grainNone:
 			k = ""
-		case grain == grainMonth && d != nullKey:
+		case grain == grainMonth && d != nullKey && len(d) >= 7:
 			k = d[:7]
 		}
 		if !seen[k] {

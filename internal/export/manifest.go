@@ -60,6 +60,9 @@ type Manifest struct {
 	// Loads lists, for bronze, every load (meta.loads) whose rows the files
 	// hold, with its row count and checksum.
 	Loads []ManifestLoad `json:"loads,omitempty"`
+	// RetentionCutoff is, for bronze, the first instant whose loads the
+	// export holds: older ones have left the lake (bronze retention).
+	RetentionCutoff *time.Time `json:"retention_cutoff,omitempty"`
 }
 
 // ManifestFile is one Parquet file of an export.

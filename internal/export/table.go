@@ -257,10 +257,13 @@ func (r *runState) exportTable(ctx context.Context, lr layerRoot, ltx layerTx, t
 	}
 	if changed == nil {
 		tr.Mode, tr.Reason = "full", reason
-		if ts.source != partNone {
+		if ts.source != partNone || ts.detect == detectContent || ts.detect == detectLoads {
+			// Statistics for the rule; silver and bronze checksums.
 			if err := t.fullStats(ctx); err != nil {
 				return tr, nil, fmt.Errorf("export %s: %w", q, err)
 			}
+		}
+		if ts.source != partNone {
 			if forced {
 				grain, rule = r.opts.PartitionBy, "--partition-by "+r.opts.PartitionBy
 				if !ts.allows(grain) {
@@ -623,6 +626,7 @@ func (t *tableRun) write(ctx context.Context, lr layerRoot, ltx layerTx, p *plan
 	if ts.detect == detectLoads {
 		m.Loads = t.manifestLoads(p)
 	}
+	m.RetentionCutoff = t.cutoff
 	mb, err := m.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)

@@ -71,9 +71,7 @@ func verifyTable(t testing.TB, pool *pgxpool.Pool, root string, ts *tableSchema,
 		t.Fatalf("%s: manifest partition_by %q, want %q", name, grain, partBy)
 	}
 	p := newPlan(ts, grain, nil)
-	if ts.layer == "bronze" {
-		p.cutoff = readCutoff(t, m)
-	}
+	p.cutoff = m.RetentionCutoff
 	// Partitions in PostgreSQL.
 	cond, cargs, err := p.where("")
 	if err != nil {
@@ -176,23 +174,6 @@ func verifyTable(t testing.TB, pool *pgxpool.Pool, root string, ts *tableSchema,
 		}
 	}
 	return m
-}
-
-// readCutoff is the retention cut-off a bronze manifest was written with:
-// the day of its oldest load (nil when it has none).
-func readCutoff(t testing.TB, m *Manifest) *time.Time {
-	t.Helper()
-	var min *time.Time
-	for _, l := range m.Loads {
-		d, err := time.Parse(time.DateOnly, l.Day)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if min == nil || d.Before(*min) {
-			min = &d
-		}
-	}
-	return min
 }
 
 // readLayerTable reads the layer manifest under root and the manifest it
@@ -325,6 +306,13 @@ func checkParquetFile(t testing.TB, f *parquet.File, ts *tableSchema, fl *fileLa
 			_, ok = lt.(*format.StringType)
 		case "json":
 			_, ok = lt.(*format.JsonType)
+		case "bytes":
+			ok = kind == parquet.ByteArray && lt == nil
+		case "numeric":
+			_, ok = lt.(*format.StringType)
+		case "timestamp_local":
+			ts, isTS := lt.(*format.TimestampType)
+			ok = isTS && !ts.IsAdjustedToUTC
 		}
 		if !ok {
 			t.Fatalf("%s.%s: Parquet type %v (logical %v) does not match registry type %s", p, c.name, fd.Type(), lt, c.regType)

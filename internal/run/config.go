@@ -56,6 +56,8 @@ type Config struct {
 		Enabled *bool  `yaml:"enabled"`
 		To      string `yaml:"to"`
 		Full    bool   `yaml:"full"`
+		// Layers exported by the job (default: the export section's, gold).
+		Layers []string `yaml:"layers"`
 	} `yaml:"export"`
 	Alert struct {
 		Webhook   string        `yaml:"webhook"`
@@ -78,6 +80,8 @@ const DefaultTZ = schedule.DefaultTZ
 const (
 	// EnvExportTo overrides run.export.to (--export-to beats it).
 	EnvExportTo = "NOVAWH_EXPORT_TO"
+	// EnvExportLayers overrides run.export.layers (--export-layers beats it).
+	EnvExportLayers = "NOVAWH_EXPORT_LAYERS"
 	// EnvOffline (1 or true) sets run.pull.offline (--offline beats it).
 	EnvOffline = pull.EnvOffline
 	// EnvWebhook overrides run.alert.webhook (--alert-webhook beats it).
@@ -101,6 +105,7 @@ func (c *Config) Settings() []config.Setting {
 		config.Bind(&c.Refresh.Full, "full", ""),
 		config.Bind(&c.Export.To, "export-to", EnvExportTo),
 		config.Bind(&c.Export.Full, "full", ""),
+		config.Bind(&c.Export.Layers, "export-layers", EnvExportLayers),
 		config.Bind(&c.Alert.Webhook, "alert-webhook", EnvWebhook),
 		config.Bind(&c.Alert.OnWarning, "alert-on-warning", ""),
 		config.Bind(&c.LockWait, "wait", ""),

@@ -262,9 +262,23 @@ func (j *Job) exportTask() (Task, error) {
 		return t, nil
 	}
 	to := j.exportTo()
-	full := j.Opts.Full || j.Config.Export.Full
+	// The export section of the file (buckets, retention, partitioning),
+	// with the run's target, layers and --full.
+	ec := export.DefaultConfig()
+	if err := j.File.Decode("export", &ec); err != nil {
+		return t, err
+	}
+	opts := ec.Options()
+	opts.To, opts.Full, opts.Progress = to, j.Opts.Full || j.Config.Export.Full, j.Progress
+	if len(j.Config.Export.Layers) > 0 {
+		opts.Layers = j.Config.Export.Layers
+	}
+	opts.Tables = nil // every table of the layers
+	if err := export.Validate(j.Registry, opts); err != nil {
+		return t, fmt.Errorf("%s: run.export: %w", j.File.Path, err)
+	}
 	t.Run = func(ctx context.Context, s *Step) error {
-		res, err := export.New(j.Pool, j.Registry, s.Log).Run(ctx, export.Options{To: to, Full: full})
+		res, err := export.New(j.Pool, j.Registry, s.Log).Run(ctx, opts)
 		if err != nil {
 			return fmt.Errorf("export to %s: %w (the previous export is left as it was)", alert.Redact(to), err)
 		}
