@@ -161,6 +161,11 @@ func recomputeRolling(ctx context.Context, pool *pgxpool.Pool, items []string) e
 	return tx.Commit(ctx)
 }
 
+// testTimeout bounds the database work of the tests' requests: generous,
+// because tests must not depend on the speed of a shared machine (none of
+// them is about timeouts).
+const testTimeout = 2 * time.Minute
+
 // env is one test's seeded database and API server (read as novawh_reader).
 type env struct {
 	db     *pgtest.DB
@@ -169,21 +174,16 @@ type env struct {
 	http   *httptest.Server
 }
 
-// testDBTimeout bounds a test request's database work. Tests are not about
-// speed: on a shared, busy machine a heavy query may take many seconds, so
-// the bound is generous (the timeout tests set their own).
-const testDBTimeout = 2 * time.Minute
-
 func newEnv(t *testing.T, tune func(*api.Options, *pgtest.DB)) *env {
 	t.Helper()
 	db := pgtest.New(t)
 	seed(t, db.Pool)
-	reader, err := api.OpenPool(context.Background(), db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: testDBTimeout}, nil)
+	reader, err := api.OpenPool(context.Background(), db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: testTimeout}, nil)
 	if err != nil {
 		t.Fatalf("open reader pool: %v", err)
 	}
 	t.Cleanup(reader.Close)
-	opts := api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSpanDays: 366, MaxItemIDs: 5, RequestTimeout: testDBTimeout}
+	opts := api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSpanDays: 366, MaxItemIDs: 5, RequestTimeout: testTimeout}
 	if tune != nil {
 		tune(&opts, db)
 	}
