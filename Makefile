@@ -24,6 +24,9 @@ test: ## go vet, the tests with -race against a real PostgreSQL, and make verify
 bench: build ## benchmarks against the baselines the issues name (loader vs psql \copy, refresh, API, export)
 	scripts/bench.sh
 
+bench-scale: build ## the 10 GB run (~50M forecast rows, 3,000 items x 3 years of ERP demand): load, refresh, status, API, export, RSS, database size; 1.5-2.5 h, ~60 GB disk
+	scripts/bench-scale.sh
+
 generate: tools ## regenerate sqlc code from migrations/ and queries/
 	sqlc generate
 
@@ -56,4 +59,4 @@ db-start: build ## start the local demo PostgreSQL and print its URL
 db-stop: build ## stop the local demo PostgreSQL
 	$(BIN) db stop --log-file ""
 
-.PHONY: help build demo test bench generate verify lint tools tools-minio interop screenshots db-start db-stop
+.PHONY: help build demo test bench bench-scale generate verify lint tools tools-minio interop screenshots db-start db-stop

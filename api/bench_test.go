@@ -99,8 +99,10 @@ func BenchmarkTimeseriesAPI(b *testing.B) {
 				if mode.sql {
 					rows, err := q.GetTimeseries(ctx, store.GetTimeseriesParams{ItemID: id,
 						StartDate: pgtype.Date{Time: end.AddDate(0, 0, -29), Valid: true}, EndDate: pgtype.Date{Time: end, Valid: true}})
-					if err == nil && len(rows) != 30 {
-						err = fmt.Errorf("%d rows", len(rows))
+					// 30 days of every source of the item (the generated
+					// warehouse has one; make bench-scale's has three).
+					if err == nil && (len(rows) == 0 || len(rows)%30 != 0) {
+						err = fmt.Errorf("%d rows, not 30 per source", len(rows))
 					}
 					return false, err
 				}

@@ -40,6 +40,7 @@ other tools (psql).`,
 		}
 		return pglocal.New(pglocal.Options{Dir: d, Port: port, Logger: app.Logger()})
 	}
+	var durable bool
 	start := &cobra.Command{
 		Use:   "start",
 		Short: "Start the server (initialising it the first time) and print its URL",
@@ -49,7 +50,7 @@ other tools (psql).`,
 			if err != nil {
 				return err
 			}
-			if err := s.Start(cmd.Context(), false); err != nil {
+			if err := s.Start(cmd.Context(), durable); err != nil {
 				return err
 			}
 			fmt.Fprintln(app.Stdout, s.URL("postgres"))
@@ -57,6 +58,7 @@ other tools (psql).`,
 		},
 	}
 	start.Flags().IntVar(&port, "port", 0, "port to listen on (default: a free one, kept across restarts)")
+	start.Flags().BoolVar(&durable, "durable", false, "fsync, synchronous_commit and full_page_writes on, as in production (default off: a scratch server for the demo and tests)")
 	stop := &cobra.Command{
 		Use:   "stop",
 		Short: "Stop the server",
