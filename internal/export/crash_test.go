@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -187,45 +189,82 @@ func crashSetup(t *testing.T, db *pgtest.DB, export func(args ...string) *exec.C
 		SELECT 'gold.' || table_name, NULL, NULL FROM information_schema.tables WHERE table_schema = 'gold' AND table_type = 'BASE TABLE'`)
 }
 
-// killMidway starts cmd, watches the published layer (every reading must
-// be one state), and kills the export with SIGKILL once ready says some
-// tables of the new version are written but not all of it is published.
-func killMidway(t *testing.T, cmd *exec.Cmd, v layerView, old layerState, ready func() bool) {
+// killMidway starts cmd (a faultinject build) so that it pauses the n-th
+// time a table of the new version is complete (fault point export.table,
+// before the layer is published), watches the published layer meanwhile
+// (every reading must be one state), checks ready (what the paused export
+// has written), and kills the export with SIGKILL. The pause makes the
+// moment of the kill independent of the machine's speed.
+func killMidway(t *testing.T, cmd *exec.Cmd, v layerView, old layerState, tables int, ready func() bool) {
 	t.Helper()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	point := "export.table"
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(slices.Clip(cmd.Env), fmt.Sprintf("NOVAWH_FAULT_PAUSE_AT=%s#%d", point, tables))
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	deadline := time.Now().Add(3 * time.Minute)
-	for checks := 0; ; checks++ {
+	deadline := time.Now().Add(10 * time.Minute)
+	for checks := 0; !strings.Contains(stderr.String(), "novawh-fault: paused at "+point); checks++ {
 		select {
 		case err := <-done:
-			t.Fatalf("the export finished (%v) before it could be killed: make the seed larger\n%s", err, stderr.String())
+			t.Fatalf("the export finished (%v) without pausing at %s#%d\n%s", err, point, tables, stderr.String())
 		default:
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
-			t.Fatal("no moment to kill the export found")
+			t.Fatalf("the export never paused at %s#%d\n%s", point, tables, stderr.String())
 		}
 		if checks%10 == 0 {
 			oneState(t, old, stableState(t, v))
 		}
-		if ready() {
-			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !ready() {
+		_ = cmd.Process.Kill()
+		t.Fatalf("paused after %d tables, but their files are not where they should be", tables)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
 	}
 	err := <-done
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("export was not killed: %v", err)
 	}
+}
+
+// faultBin is the novawh binary with the fault-injection hooks.
+func faultBin(t *testing.T) string {
+	t.Helper()
+	p, err := testbin.BuildTags(testbin.TagFaultInject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// syncBuffer is a bytes.Buffer a process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestCrashSafety kills `novawh export` (SIGKILL) after some of the
@@ -235,7 +274,7 @@ func killMidway(t *testing.T, cmd *exec.Cmd, v layerView, old layerState, ready 
 // produces.
 func TestCrashSafety(t *testing.T) {
 	t.Parallel()
-	bin := testbin.Path(t)
+	bin := faultBin(t)
 	db := pgtest.New(t)
 	root := filepath.Join(t.TempDir(), "exports")
 	export := func(args ...string) *exec.Cmd {
@@ -248,8 +287,8 @@ func TestCrashSafety(t *testing.T) {
 
 	// Kill once a table of the new version is complete in the temporary
 	// folder and another one is being written.
-	killMidway(t, export("--partition-by", "day"), v, old, func() bool {
-		return tmpTables(root, SuccessName) >= 1 && tmpTables(root, ".parquet") >= 2
+	killMidway(t, export("--partition-by", "day"), v, old, 2, func() bool {
+		return tmpTables(root, SuccessName) >= 2 && tmpTables(root, ".parquet") >= 2
 	})
 	if st := stableState(t, v); st.sha != old.sha {
 		t.Fatalf("the layer manifest changed although the export was killed before publishing: %v", st.changes)
@@ -314,7 +353,7 @@ func TestCrashSafety(t *testing.T) {
 func TestCrashSafetyMinIO(t *testing.T) {
 	t.Parallel()
 	srv := startMinio(t)
-	bin := testbin.Path(t)
+	bin := faultBin(t)
 	db := pgtest.New(t)
 	env := append(os.Environ(), "NOVAWH_LOG_FILE=", "AWS_ENDPOINT_URL="+srv.endpoint, "AWS_ACCESS_KEY_ID="+srv.user,
 		"AWS_SECRET_ACCESS_KEY="+srv.secret, "AWS_REGION=us-east-1", "TMPDIR="+t.TempDir())
@@ -344,7 +383,7 @@ func TestCrashSafetyMinIO(t *testing.T) {
 		}
 		return n
 	}
-	killMidway(t, export("--partition-by", "day"), v, old, func() bool { return newManifests() >= 1 })
+	killMidway(t, export("--partition-by", "day"), v, old, 2, func() bool { return newManifests() >= 2 })
 	if st := stableState(t, v); st.sha != old.sha {
 		t.Fatalf("the layer manifest changed although the export was killed before publishing: %v", st.changes)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/novacorrente/novawh/internal/run/fault"
 )
 
 // exportLayer exports the tables of one layer into a new version of it and
@@ -61,6 +63,9 @@ func (r *runState) exportLayer(ctx context.Context, lr layerRoot, layer string, 
 			written = append(written, *w)
 			published[ts.name] = w.pt
 		}
+		// Test hook (faultinject builds only): a table of the new version
+		// is complete, the layer is not yet published.
+		fault.Pause(ctx, "export.table")
 	}
 	if len(rewritten) == 0 && basePtr != nil {
 		// Nothing changed: the published layer stays as it is.

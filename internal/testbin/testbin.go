@@ -10,7 +10,7 @@ import (
 )
 
 // TagFaultInject builds the binary with the fault-injection hooks of
-// internal/run/fault (test/fault only; production builds have none).
+// internal/run/fault (fault tests only; production builds have none).
 const TagFaultInject = "faultinject"
 
 type build struct {
