@@ -8,8 +8,9 @@ BIN := bin/novawh
 
 .DEFAULT_GOAL := help
 
-help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+help: ## list the targets (coloured on a terminal, plain in pipes)
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-12s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 
 build: ## build bin/novawh
 	go build -o $(BIN) ./cmd/novawh
@@ -22,6 +23,9 @@ test: ## go vet, the tests with -race against a real PostgreSQL, and make verify
 
 bench: build ## benchmarks against the baselines the issues name (loader vs psql \copy, refresh, API, export)
 	scripts/bench.sh
+
+bench-scale: build ## the 10 GB run (~50M forecast rows, 3,000 items x 3 years of ERP demand): load, refresh, status, API, export, RSS, database size; 1.5-2.5 h, ~60 GB disk
+	scripts/bench-scale.sh
 
 generate: tools ## regenerate sqlc code from migrations/ and queries/
 	sqlc generate
@@ -46,10 +50,13 @@ interop: build ## DuckDB (npm @duckdb/node-api) reads the Parquet export and mus
 tools-minio: ## install the pinned MinIO server used by the S3 export tests
 	@command -v minio >/dev/null || test -x "$$(go env GOPATH)/bin/minio" || go install github.com/minio/minio@$(MINIO_VERSION)
 
+screenshots: ## regenerate docs/screenshots (the web UI in headless Chromium, from the browser test)
+	scripts/screenshots.sh
+
 db-start: build ## start the local demo PostgreSQL and print its URL
 	$(BIN) db start --log-file ""
 
 db-stop: build ## stop the local demo PostgreSQL
 	$(BIN) db stop --log-file ""
 
-.PHONY: help build demo test bench generate verify lint tools tools-minio interop db-start db-stop
+.PHONY: help build demo test bench bench-scale generate verify lint tools tools-minio interop screenshots db-start db-stop

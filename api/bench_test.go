@@ -16,10 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/webui"
 	"github.com/novacorrente/novawh/store"
 )
 
@@ -32,35 +35,348 @@ import (
 //	cache=off/range=random   a random 30-day range in the 3 years
 //	cache=off/range=latest   the last 30 days (the dashboards' default view)
 //	cache=on/range=latest    the same with the 60 s response cache
-//	sql-only/range=latest    the sqlc query alone on the same pool (the
-//	                         database's share of the latency, no HTTP/JSON)
+//	sql-only/range=latest    the sqlc query alone on the same pool with the
+//	                         same concurrency (the bare SQL: no HTTP/JSON)
 //
-// then the forecast summary over every item (30 and 366 days).
+// then prints the issue 17 ratio, p95 of cache=off/range=latest over p95 of
+// sql-only/range=latest, next to its goal (<= 2), and the forecast summary
+// over every item (30 and 366 days).
+//
+// NOVAWH_BENCH_DATABASE_URL points it at an existing warehouse (e.g. the
+// 10 GB database of make bench-scale) instead of generating one: it only
+// reads (as NOVAWH_BENCH_READER_ROLE, default novawh_reader), on the last
+// 30 days of the item-level forecasts there.
 //
 // Skipped unless NOVAWH_BENCH=1 (make bench).
 func BenchmarkTimeseriesAPI(b *testing.B) {
 	if os.Getenv("NOVAWH_BENCH") != "1" {
 		b.Skip("set NOVAWH_BENCH=1 to run (generates ~10M rows)")
 	}
-	items := envInt("NOVAWH_BENCH_ITEMS", 3000)
 	requests := envInt("NOVAWH_BENCH_REQUESTS", 20000)
-	const days, clients = 1096, 16
-	last := time.Date(2025, 11, 10, 0, 0, 0, 0, time.UTC)
-	first := last.AddDate(0, 0, -(days - 1))
 	ctx := context.Background()
+	dsn, first, last, days, err := benchWarehouse(ctx, b)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const clients = 16
+	role := os.Getenv("NOVAWH_BENCH_READER_ROLE")
+	if role == "" {
+		role = "novawh_reader"
+	}
+	reader, err := api.OpenPool(ctx, dsn, api.PoolOptions{ReaderRole: role, StatementTimeout: 5 * time.Second, MaxConns: int32(envInt("NOVAWH_BENCH_CONNS", 10))}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(reader.Close)
+	ids, err := itemIDs(ctx, reader, "SELECT DISTINCT item_id FROM gold.fact_forecast WHERE site_id = 'ALL' AND date = $1 ORDER BY item_id", last)
+	if err != nil || len(ids) == 0 {
+		b.Fatalf("items with forecasts on %s: %d, %v", last.Format(time.DateOnly), len(ids), err)
+	}
+	p95 := map[string]float64{}
+
+	// The same request stream, through HTTP (cache off, then on) and, for
+	// reference, straight to the sqlc query on the same pool (no HTTP, no JSON).
+	for _, mode := range []struct {
+		name   string
+		cache  bool
+		random bool
+		sql    bool
+	}{
+		{"cache=off/range=random", false, true, false},
+		{"cache=off/range=latest", false, false, false},
+		{"cache=on/range=latest", true, false, false},
+		{"sql-only/range=latest", false, false, true},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			d := newDriver(b, reader, mode.cache)
+			q := store.New(reader)
+			p95[mode.name] = d.run(b, clients, requests, func(rng *rand.Rand) (bool, error) {
+				end := last
+				if mode.random {
+					end = first.AddDate(0, 0, 29+rng.IntN(days-29))
+				}
+				id := ids[rng.IntN(len(ids))]
+				if mode.sql {
+					rows, err := q.GetTimeseries(ctx, store.GetTimeseriesParams{ItemID: id,
+						StartDate: pgtype.Date{Time: end.AddDate(0, 0, -29), Valid: true}, EndDate: pgtype.Date{Time: end, Valid: true}})
+					// 30 days of every source of the item (the generated
+					// warehouse has one; make bench-scale's has three).
+					if err == nil && (len(rows) == 0 || len(rows)%30 != 0) {
+						err = fmt.Errorf("%d rows, not 30 per source", len(rows))
+					}
+					return false, err
+				}
+				return d.get("/api/v1/items/" + itemPath(id) + "/timeseries?start=" + end.AddDate(0, 0, -29).Format(time.DateOnly) + "&end=" + end.Format(time.DateOnly))
+			})
+		})
+	}
+	reportRatio(b, "timeseries 30 days, cache off, 16 clients: API p95 / bare SQL p95", p95["cache=off/range=latest"], p95["sql-only/range=latest"], 2)
+
+	srv, err := api.New(reader, api.Options{CacheDisabled: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	benchSummary(b, hs.URL, last)
+	benchPages(b, reader, ids[len(ids)/2])
+}
+
+// benchPages times the web UI's overview and item pages (server time,
+// sequential requests) on the same warehouse: issue 15 asks < 1 s with
+// 3000 items x 3 years.
+func benchPages(b *testing.B, pool *pgxpool.Pool, item string) {
+	ui, err := webui.New(pool, webui.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, pg := range []struct{ name, path string }{{"overview", "/"}, {"item", "/items/" + itemPath(item)}, {"items", "/items?q=DISCO"}} {
+		b.Run("page/"+pg.name, func(b *testing.B) {
+			const n = 20
+			lat := make([]time.Duration, 0, n)
+			for i := 0; i < n; i++ {
+				rec := httptest.NewRecorder()
+				t := time.Now()
+				ui.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pg.path, nil))
+				lat = append(lat, time.Since(t))
+				if rec.Code != 200 {
+					b.Fatalf("%s: %d %s", pg.path, rec.Code, rec.Body.String())
+				}
+			}
+			slices.Sort(lat)
+			p50, worst := float64(lat[n/2].Microseconds())/1000, float64(lat[n-1].Microseconds())/1000
+			b.ReportMetric(p50, "p50_ms")
+			b.ReportMetric(worst, "max_ms")
+			line := fmt.Sprintf("PAGE %s server time: p50 %.1f ms, max %.1f ms (goal < 1000 ms with 3000 items x 3 years)", pg.name, p50, worst)
+			b.Log(line)
+			fmt.Println(line)
+		})
+	}
+}
+
+// driver sends a fixed number of requests from concurrent clients to a
+// handler over loopback (or to anything else the request function does)
+// and reports latency percentiles.
+type driver struct {
+	hs     *httptest.Server
+	client *http.Client
+}
+
+func newDriver(b *testing.B, pool *pgxpool.Pool, cache bool) *driver {
+	b.Helper()
+	srv, err := api.New(pool, api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheDisabled: !cache})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	b.Cleanup(hs.Close)
+	return &driver{hs: hs, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
+}
+
+// get requests path and reports whether the response was a cache hit.
+func (d *driver) get(path string) (hit bool, err error) {
+	res, err := d.client.Get(d.hs.URL + path)
+	if err != nil {
+		return false, err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return false, fmt.Errorf("%s: status %d", path, res.StatusCode)
+	}
+	return res.Header.Get("X-Cache") == "hit", nil
+}
+
+// run sends requests calls of do from clients goroutines, reports p50, p95,
+// p99, req/s and the hit ratio, and returns the p95 in milliseconds.
+func (d *driver) run(b *testing.B, clients, requests int, do func(rng *rand.Rand) (hit bool, err error)) float64 {
+	b.Helper()
+	lat := make([]time.Duration, requests)
+	var next, hits, fails atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, 42))
+			for {
+				n := next.Add(1) - 1
+				if n >= int64(requests) {
+					return
+				}
+				t := time.Now()
+				hit, err := do(rng)
+				lat[n] = time.Since(t)
+				if err != nil {
+					fails.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+				if hit {
+					hits.Add(1)
+				}
+			}
+		}(uint64(c))
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if f := fails.Load(); f > 0 {
+		b.Fatalf("%d of %d requests failed, first: %v", f, requests, firstErr.Load())
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.50), "p50_ms")
+	b.ReportMetric(pct(0.95), "p95_ms")
+	b.ReportMetric(pct(0.99), "p99_ms")
+	b.ReportMetric(float64(requests)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(hits.Load())/float64(requests), "hit_ratio")
+	b.Logf("%d requests, %d clients, %s: p50 %.2f ms p95 %.2f ms p99 %.2f ms, %.0f req/s, hit ratio %.2f",
+		requests, clients, elapsed.Round(time.Millisecond), pct(0.5), pct(0.95), pct(0.99), float64(requests)/elapsed.Seconds(), float64(hits.Load())/float64(requests))
+	return pct(0.95)
+}
+
+// BenchmarkDemandAPI measures GET /api/v1/items/{id}/demand (30 days, cache
+// off, 16 clients) against the bare SQL read of the same rows
+// (gold.fact_demand for the item, site and unit over the 30 days) on the
+// same pool with the same concurrency, on NOVAWH_BENCH_ITEMS (3000) items x
+// 3 years of ERP-like daily demand (a third of the days, a few units each;
+// ~1.1M item-level rows), and prints the issue 12 ratio next to its goal
+// (<= 2).
+func BenchmarkDemandAPI(b *testing.B) {
+	if os.Getenv("NOVAWH_BENCH") != "1" {
+		b.Skip("set NOVAWH_BENCH=1 to run (generates ~1M demand rows)")
+	}
+	ctx := context.Background()
+	items, requests, clients := envInt("NOVAWH_BENCH_ITEMS", 3000), envInt("NOVAWH_BENCH_REQUESTS", 20000), 16
+	last := time.Date(2025, 11, 10, 0, 0, 0, 0, time.UTC)
 	db, err := pgtest.NewE(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Drop(context.Background()) })
+	t0 := time.Now()
+	for _, st := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO gold.dim_item (item_id, name, category, familia, in_item_master)
+		  SELECT format('FAM%s_MATERIAL %s', lpad((i % 40)::text, 2, '0'), lpad(i::text, 4, '0')), format('MATERIAL %s', i),
+		         format('FAM%s', lpad((i % 40)::text, 2, '0')), format('FAM%s', lpad((i % 40)::text, 2, '0')), true
+		  FROM generate_series(0, $1 - 1) i`, []any{items}},
+		{`INSERT INTO gold.fact_demand (date, item_id, site_id, unit, quantity, lines, requests, suppliers, lead_time_lines, load_id)
+		  SELECT $1::date - g, d.item_id, 'ALL', 'UN', 1 + (i * 7 + g) % 9, 1 + (i + g) % 3, 1, 1, 0, 1
+		  FROM (SELECT item_id, row_number() OVER (ORDER BY item_id) AS i FROM gold.dim_item) d
+		  CROSS JOIN generate_series(0, 1095) g
+		  WHERE (i + g) % 3 = 0`, []any{last}},
+		{`VACUUM ANALYZE gold.fact_demand`, nil},
+	} {
+		if _, err := db.Pool.Exec(ctx, st.sql, st.args...); err != nil {
+			b.Fatalf("generate demand: %v", err)
+		}
+	}
+	var rows int64
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM gold.fact_demand").Scan(&rows); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated %d fact_demand rows for %d items in %s", rows, items, time.Since(t0).Round(time.Second))
+	reader, err := api.OpenPool(ctx, db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second, MaxConns: int32(envInt("NOVAWH_BENCH_CONNS", 10))}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(reader.Close)
+	ids, err := itemIDs(ctx, reader, "SELECT item_id FROM gold.dim_item ORDER BY item_id")
+	if err != nil {
+		b.Fatal(err)
+	}
+	start, end := last.AddDate(0, 0, -29), last
+	p95 := map[string]float64{}
+	b.Run("api/cache=off/30d", func(b *testing.B) {
+		d := newDriver(b, reader, false)
+		p95["api"] = d.run(b, clients, requests, func(rng *rand.Rand) (bool, error) {
+			return d.get("/api/v1/items/" + itemPath(ids[rng.IntN(len(ids))]) + "/demand?start=" + start.Format(time.DateOnly) + "&end=" + end.Format(time.DateOnly))
+		})
+	})
+	b.Run("sql-only/30d", func(b *testing.B) {
+		d := &driver{}
+		p95["sql"] = d.run(b, clients, requests, func(rng *rand.Rand) (bool, error) {
+			r, err := reader.Query(ctx, `SELECT date, quantity, lines FROM gold.fact_demand
+				WHERE item_id = $1 AND site_id = 'ALL' AND unit = 'UN' AND date BETWEEN $2 AND $3 ORDER BY date`,
+				ids[rng.IntN(len(ids))], start, end)
+			if err != nil {
+				return false, err
+			}
+			r.Close()
+			return false, r.Err()
+		})
+	})
+	reportRatio(b, "item demand 30 days, cache off, 16 clients: API p95 / bare SQL p95", p95["api"], p95["sql"], 2)
+}
 
+// reportRatio prints a same-run ratio next to its goal.
+func reportRatio(b *testing.B, what string, num, den, goal float64) {
+	b.Helper()
+	if num == 0 || den == 0 {
+		b.Logf("%s: not measured", what)
+		return
+	}
+	verdict := "meets"
+	if num/den > goal {
+		verdict = "MISSES"
+	}
+	line := fmt.Sprintf("RATIO %s = %.2f ms / %.2f ms = %.2fx (goal <= %.1fx: %s)", what, num, den, num/den, goal, verdict)
+	b.Log(line)
+	fmt.Println(line)
+}
+
+// itemIDs runs a query returning item ids.
+func itemIDs(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) ([]string, error) {
+	r, err := pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(r, pgx.RowTo[string])
+}
+
+// benchWarehouse returns the database the API benchmarks read: the one of
+// NOVAWH_BENCH_DATABASE_URL as it is, or a new test database with
+// NOVAWH_BENCH_ITEMS items x 3 years of forecasts (3 site rows each). first
+// and last bound the item-level forecast dates.
+func benchWarehouse(ctx context.Context, b *testing.B) (dsn string, first, last time.Time, days int, err error) {
+	if dsn = os.Getenv("NOVAWH_BENCH_DATABASE_URL"); dsn != "" {
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return "", first, last, 0, err
+		}
+		defer pool.Close()
+		err = pool.QueryRow(ctx, "SELECT min(date), max(date) FROM gold.fact_forecast WHERE site_id = 'ALL'").Scan(&first, &last)
+		b.Logf("existing warehouse: item-level forecasts %s..%s", first.Format(time.DateOnly), last.Format(time.DateOnly))
+		return dsn, first, last, int(last.Sub(first).Hours()/24) + 1, err
+	}
+	items := envInt("NOVAWH_BENCH_ITEMS", 3000)
+	days = 1096
+	last = time.Date(2025, 11, 10, 0, 0, 0, 0, time.UTC)
+	first = last.AddDate(0, 0, -(days - 1))
+	db, err := pgtest.NewE(ctx)
+	if err != nil {
+		return "", first, last, 0, err
+	}
+	b.Cleanup(func() { db.Drop(context.Background()) })
+	return db.URL, first, last, days, generateForecasts(ctx, b, db, items, first, days)
+}
+
+// generateForecasts fills db with items x days of forecasts (sites 'ALL',
+// '176', '22'), secondary indexes built after the insert.
+func generateForecasts(ctx context.Context, b *testing.B, db *pgtest.DB, items int, first time.Time, days int) error {
 	t0 := time.Now()
 	if _, err := db.Pool.Exec(ctx, `INSERT INTO gold.dim_item (item_id, sku, name, category, familia, in_item_master)
 		SELECT format('FAM%s_MATERIAL %s DISCO 4.1/2 G36', lpad((i % 40)::text, 2, '0'), lpad(i::text, 4, '0')),
 		       lpad(i::text, 6, '0'), format('MATERIAL %s DISCO 4.1/2 G36', lpad(i::text, 4, '0')),
 		       format('FAM%s', lpad((i % 40)::text, 2, '0')), format('FAM%s', lpad((i % 40)::text, 2, '0')), true
 		FROM generate_series(0, $1 - 1) i`, items); err != nil {
-		b.Fatal(err)
+		return err
 	}
 	// Secondary indexes are built once after the bulk insert (much faster
 	// than maintaining them row by row), from their own definitions.
@@ -90,7 +406,7 @@ func BenchmarkTimeseriesAPI(b *testing.B) {
 		}
 		return nil
 	}(); err != nil {
-		b.Fatal(err)
+		return err
 	}
 	const chunk = 250
 	for lo := 0; lo < items; lo += chunk {
@@ -109,145 +425,24 @@ func BenchmarkTimeseriesAPI(b *testing.B) {
 			CROSS JOIN LATERAL (SELECT CASE WHEN (it.i + d.g) % 3 = 0 THEN NULL ELSE ((it.i * 3 + d.g) % 11)::double precision END AS v) a
 			ORDER BY it.item_id, s.site_id, d.date`, lo, hi-lo+1, first, days)
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 	}
 	for _, def := range indexDefs {
 		if _, err := db.Pool.Exec(ctx, def); err != nil {
-			b.Fatalf("%s: %v", def, err)
+			return fmt.Errorf("%s: %w", def, err)
 		}
 	}
 	if _, err := db.Pool.Exec(ctx, "VACUUM ANALYZE gold.fact_forecast"); err != nil {
-		b.Fatal(err)
+		return err
 	}
 	var rows int64
 	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM gold.fact_forecast").Scan(&rows); err != nil {
-		b.Fatal(err)
+		return err
 	}
 	b.Logf("generated %d fact_forecast rows for %d items in %s", rows, items, time.Since(t0).Round(time.Second))
 
-	reader, err := api.OpenPool(ctx, db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second, MaxConns: int32(envInt("NOVAWH_BENCH_CONNS", 10))}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(reader.Close)
-
-	ids := make([]string, items)
-	if err := func() error {
-		r, err := db.Pool.Query(ctx, "SELECT item_id FROM gold.dim_item ORDER BY item_id")
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		ids = ids[:0]
-		for r.Next() {
-			var id string
-			if err := r.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return r.Err()
-	}(); err != nil {
-		b.Fatal(err)
-	}
-
-	// The same request stream, through HTTP (cache off, then on) and, for
-	// reference, straight to the sqlc query on the same pool (no HTTP, no JSON).
-	for _, mode := range []struct {
-		name   string
-		cache  bool
-		random bool
-		sql    bool
-	}{
-		{"cache=off/range=random", false, true, false},
-		{"cache=off/range=latest", false, false, false},
-		{"cache=on/range=latest", true, false, false},
-		{"sql-only/range=latest", false, false, true},
-	} {
-		b.Run(mode.name, func(b *testing.B) {
-			srv, err := api.New(reader, api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheDisabled: !mode.cache})
-			if err != nil {
-				b.Fatal(err)
-			}
-			hs := httptest.NewServer(srv)
-			defer hs.Close()
-			q := store.New(reader)
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
-			lat := make([]time.Duration, requests)
-			var next, hits, fails atomic.Int64
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for c := 0; c < clients; c++ {
-				wg.Add(1)
-				go func(seed uint64) {
-					defer wg.Done()
-					rng := rand.New(rand.NewPCG(seed, 42))
-					for {
-						n := next.Add(1) - 1
-						if n >= int64(requests) {
-							return
-						}
-						end := last
-						if mode.random {
-							end = first.AddDate(0, 0, 29+rng.IntN(days-29))
-						}
-						id := ids[rng.IntN(len(ids))]
-						t := time.Now()
-						if mode.sql {
-							rows, err := q.GetTimeseries(ctx, store.GetTimeseriesParams{ItemID: id,
-								StartDate: pgtype.Date{Time: end.AddDate(0, 0, -29), Valid: true}, EndDate: pgtype.Date{Time: end, Valid: true}})
-							lat[n] = time.Since(t)
-							if err != nil || len(rows) != 30 {
-								fails.Add(1)
-							}
-							continue
-						}
-						url := hs.URL + "/api/v1/items/" + itemPath(id) + "/timeseries?start=" +
-							end.AddDate(0, 0, -29).Format("2006-01-02") + "&end=" + end.Format("2006-01-02")
-						res, err := client.Get(url)
-						if err != nil {
-							fails.Add(1)
-							continue
-						}
-						_, _ = io.Copy(io.Discard, res.Body)
-						res.Body.Close()
-						lat[n] = time.Since(t)
-						if res.StatusCode != 200 {
-							fails.Add(1)
-						}
-						if res.Header.Get("X-Cache") == "hit" {
-							hits.Add(1)
-						}
-					}
-				}(uint64(c))
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			if f := fails.Load(); f > 0 {
-				b.Fatalf("%d of %d requests failed", f, requests)
-			}
-			slices.Sort(lat)
-			pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-			b.ReportMetric(pct(0.50), "p50_ms")
-			b.ReportMetric(pct(0.95), "p95_ms")
-			b.ReportMetric(pct(0.99), "p99_ms")
-			b.ReportMetric(float64(requests)/elapsed.Seconds(), "req/s")
-			b.ReportMetric(float64(hits.Load())/float64(requests), "hit_ratio")
-			b.Logf("%s: %d requests, 16 clients, %s: p50 %.2f ms p95 %.2f ms p99 %.2f ms, %.0f req/s, hit ratio %.2f",
-				mode.name, requests, elapsed.Round(time.Millisecond), pct(0.5), pct(0.95), pct(0.99), float64(requests)/elapsed.Seconds(), float64(hits.Load())/float64(requests))
-		})
-	}
-
-	srv, err := api.New(reader, api.Options{CacheDisabled: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	benchSummary(b, hs.URL, last)
+	return nil
 }
 
 // benchSummary times GET /api/v1/forecasts/summary over every item (no

@@ -72,7 +72,7 @@ func TestCacheBoundedUnderHeavyRequests(t *testing.T) {
 				}
 				r := e.get(t, path)
 				if r.status != 200 {
-					t.Errorf("%s: status %d", path, r.status)
+					t.Errorf("%s request: status %d: %.300s", kind, r.status, r.body)
 					return
 				}
 				n := len(r.json.(map[string]any)["aggregates"].([]any))

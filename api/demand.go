@@ -21,9 +21,10 @@ type demandPointJSON struct {
 type demandResponse struct {
 	ItemID string  `json:"item_id"`
 	SiteID string  `json:"site_id"`
-	Unit   *string `json:"unit"` // null when the item has no demand at the site
+	Unit   *string `json:"unit"` // null when the item has no demand at the site in the window
 	// Units lists every unit the item's demand is recorded in at the site
-	// (U.M. is part of gold.fact_demand's key), the default one first.
+	// in the period and the 29 days before it (U.M. is part of
+	// gold.fact_demand's key), the default one first.
 	Units  []string          `json:"units"`
 	Period periodJSON        `json:"period"`
 	Points []demandPointJSON `json:"points"`
@@ -54,40 +55,27 @@ func (s *Handler) handleItemDemand(w http.ResponseWriter, r *http.Request) {
 	}
 	key := "demand\x00" + id + "\x00" + site + "\x00" + unit + "\x00" + start.Format(dateLayout) + "\x00" + end.Format(dateLayout)
 	s.respond(w, r, key, func(ctx context.Context) (any, error) {
-		units, err := s.q.ListItemDemandUnits(ctx, store.ListItemDemandUnitsParams{ItemID: id, SiteID: site})
+		ds, err := s.q.ItemDemand(ctx, id, site, unit, start, end)
 		if err != nil {
-			return nil, fmt.Errorf("demand units of %q: %w", id, err)
+			return nil, err
 		}
-		out := demandResponse{ItemID: id, SiteID: site, Units: make([]string, 0, len(units)), Period: period(start, end)}
-		for _, u := range units {
-			out.Units = append(out.Units, u.Unit)
+		out := demandResponse{ItemID: id, SiteID: site, Units: ds.Units, Period: period(start, end), Points: make([]demandPointJSON, 0, len(ds.Points))}
+		if ds.Unit != "" {
+			out.Unit = &ds.Unit
 		}
-		if len(units) == 0 {
+		switch {
+		case len(ds.Units) == 0:
+			// No demand in the window: a 404 if the item is unknown.
 			if err := s.requireItem(ctx, id); err != nil {
 				return nil, err
 			}
+		case unit != "" && !slices.Contains(ds.Units, unit):
+			return nil, badRequest(CodeInvalidParameter, "item %q has no demand in unit %q at site %q in %s..%s or the %d days before (units: %s)",
+				id, unit, site, start.Format(dateLayout), end.Format(dateLayout), store.DemandWindowDays, strings.Join(ds.Units, ", "))
 		}
-		switch {
-		case unit != "":
-			if len(units) > 0 && !slices.Contains(out.Units, unit) {
-				return nil, badRequest(CodeInvalidParameter, "item %q has no demand in unit %q at site %q (units: %s)", id, unit, site, strings.Join(out.Units, ", "))
-			}
-			out.Unit = &unit
-		case len(units) > 0:
-			out.Unit = &units[0].Unit
-		}
-		u := ""
-		if out.Unit != nil {
-			u = *out.Unit
-		}
-		rows, err := s.q.GetItemDemand(ctx, store.GetItemDemandParams{ItemID: id, SiteID: site, Unit: u, StartDate: pgDate(start), EndDate: pgDate(end)})
-		if err != nil {
-			return nil, fmt.Errorf("demand of %q: %w", id, err)
-		}
-		out.Points = make([]demandPointJSON, 0, len(rows))
-		for _, p := range rows {
-			out.Points = append(out.Points, demandPointJSON{Date: fmtDate(p.Date), Quantity: finite(p.Quantity), Lines: p.Lines,
-				Total7d: finite(p.Total7d), Total30d: finite(p.Total30d)})
+		for _, p := range ds.Points {
+			out.Points = append(out.Points, demandPointJSON{Date: p.Date.Format(dateLayout), Quantity: p.Quantity, Lines: p.Lines,
+				Total7d: p.Total7d, Total30d: p.Total30d})
 		}
 		return out, nil
 	})

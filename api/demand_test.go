@@ -92,7 +92,7 @@ func TestItemDemand(t *testing.T) {
 		{"/api/v1/items/" + itemPath(itemDisco) + "/demand?start=2024-01-01&end=2025-04-01", "span_too_large", 400},
 		{"/api/v1/items/" + itemPath(itemDisco) + "/demand?start=2025-04-01", "missing_parameter", 400},
 		{"/api/v1/items/" + itemPath(itemDisco) + "/demand?start=2025-04-31&end=2025-05-01", "invalid_date", 400},
-		{"/api/v1/items/" + itemPath(itemBateria) + "/demand?start=2025-04-01&end=2025-04-03&unit=KG", "invalid_parameter", 400},
+		{"/api/v1/items/" + itemPath(itemBateria) + "/demand?start=2025-04-15&end=2025-04-25&unit=KG", "invalid_parameter", 400},
 	} {
 		r := e.get(t, c.path)
 		if r.status != c.status || r.json.(map[string]any)["error"].(map[string]any)["code"] != c.code {
@@ -166,10 +166,10 @@ func TestSuppliers(t *testing.T) {
 		return strings.Join(out, "|")
 	}
 	for q, want := range map[string]string{
-		"q=silva":                                      "FERRAGENS SILVA & CIA",
-		"q=" + url.QueryEscape("&"):                    "FERRAGENS SILVA & CIA",
-		"q=%25":                                        "",
-		"item_id=" + url.QueryEscape(itemPrego):        "ACME LTDA",
+		"q=silva":                               "FERRAGENS SILVA & CIA",
+		"q=" + url.QueryEscape("&"):             "FERRAGENS SILVA & CIA",
+		"q=%25":                                 "",
+		"item_id=" + url.QueryEscape(itemPrego): "ACME LTDA",
 		"item_id=" + url.QueryEscape(itemPercent):      "",
 		"q=acme&item_id=" + url.QueryEscape(itemDisco): "ACME LTDA",
 	} {

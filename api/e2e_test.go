@@ -69,12 +69,12 @@ func TestEndToEndSamples(t *testing.T) {
 		return map[string]any{"loaded": loaded, "refresh_id": out.RefreshID, "rows": out.Rows}, nil
 	})
 
-	reader, err := api.OpenPool(ctx, db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second}, nil)
+	reader, err := api.OpenPool(ctx, db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: testTimeout}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	srv, err := api.New(reader, api.Options{Logger: log, APIToken: "tok", Refresher: job})
+	srv, err := api.New(reader, api.Options{Logger: log, APIToken: "tok", Refresher: job, RequestTimeout: testTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

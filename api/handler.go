@@ -71,14 +71,15 @@ type Options struct {
 // Handler is the dashboards' HTTP API, an http.Handler to mount in any
 // server (see the package documentation).
 type Handler struct {
-	opts  Options
-	log   *slog.Logger
-	q     *store.Queries
-	pool  *pgxpool.Pool
-	cache *cache
-	jobs  *jobs
-	mux   *http.ServeMux
-	ml    MLReport
+	opts    Options
+	log     *slog.Logger
+	q       *store.Queries
+	pool    *pgxpool.Pool
+	cache   *cache
+	jobs    *jobs
+	mux     *http.ServeMux
+	ml      MLReport
+	metrics *metrics
 }
 
 // New builds the handler over pool (the read pool: see OpenPool for the
@@ -136,6 +137,7 @@ func New(pool *pgxpool.Pool, opts Options) (*Handler, error) {
 	// The module list of a running binary does not change: check it once.
 	bi, ok := opts.BuildInfo()
 	s.ml = CheckMLDependencies(bi, ok, opts.MLDenyList)
+	s.metrics = newMetrics(s)
 	s.routes()
 	return s, nil
 }
@@ -156,6 +158,8 @@ func (s *Handler) routes() {
 	m.HandleFunc("GET /api/v1/data/refresh", s.handleJobs)
 	m.HandleFunc("GET /api/v1/data/refresh/{job_id}", s.handleRefreshStatus)
 	m.HandleFunc("GET /health", s.handleHealth)
+	m.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
+	m.HandleFunc("GET /metrics", s.handleMetrics)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Code: CodeNotFound,
 			Message: fmt.Sprintf("no endpoint %s %s (see docs/api.md)", r.Method, truncate(r.URL.EscapedPath(), 200))})
@@ -167,6 +171,7 @@ func (s *Handler) routes() {
 func (s *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	s.metrics.inFlight.Inc()
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.EscapedPath(), "panic", p, "stack", string(debug.Stack()))
@@ -174,6 +179,9 @@ func (s *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rec, &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error"})
 			}
 		}
+		took := time.Since(start)
+		s.metrics.inFlight.Dec()
+		s.metrics.observe(r, rec.status, took)
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError
@@ -185,7 +193,7 @@ func (s *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.Int("status", rec.status),
 			slog.Int("bytes", rec.bytes),
 			slog.String("cache", rec.Header().Get("X-Cache")),
-			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("latency_ms", float64(took.Microseconds())/1000),
 			slog.String("remote", r.RemoteAddr))
 	}()
 	// r.URL.Query() silently drops a pair it cannot decode (q=ITEM%ZZ would

@@ -161,6 +161,11 @@ func recomputeRolling(ctx context.Context, pool *pgxpool.Pool, items []string) e
 	return tx.Commit(ctx)
 }
 
+// testTimeout bounds the database work of the tests' requests: generous,
+// because tests must not depend on the speed of a shared machine (none of
+// them is about timeouts).
+const testTimeout = 2 * time.Minute
+
 // env is one test's seeded database and API server (read as novawh_reader).
 type env struct {
 	db     *pgtest.DB
@@ -173,12 +178,12 @@ func newEnv(t *testing.T, tune func(*api.Options, *pgtest.DB)) *env {
 	t.Helper()
 	db := pgtest.New(t)
 	seed(t, db.Pool)
-	reader, err := api.OpenPool(context.Background(), db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 5 * time.Second}, nil)
+	reader, err := api.OpenPool(context.Background(), db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: testTimeout}, nil)
 	if err != nil {
 		t.Fatalf("open reader pool: %v", err)
 	}
 	t.Cleanup(reader.Close)
-	opts := api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSpanDays: 366, MaxItemIDs: 5}
+	opts := api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSpanDays: 366, MaxItemIDs: 5, RequestTimeout: testTimeout}
 	if tune != nil {
 		tune(&opts, db)
 	}

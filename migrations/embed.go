@@ -4,6 +4,12 @@
 // repeatable files of transform/ (R__NNN_name.sql) define the views and the
 // functions of the transformation, applied after them by `novawh migrate
 // up` (internal/migrate). sqlc reads both folders as its schema.
+//
+// A Go backend migrates its database with golang-migrate reading FS
+// through source/iofs and the pgx/v5 driver (URL scheme pgx5://) for the
+// versioned files, then applies the repeatable files of transform/ in
+// order (see Example_golangMigrate and examples/backend); `novawh migrate
+// up` does both.
 package migrations
 
 import "embed"

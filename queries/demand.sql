@@ -2,38 +2,15 @@
 -- issue 12. Item-level rows have site_id = 'ALL'; a demand row's unit
 -- (U.M.) is part of its key.
 
--- name: ListItemDemandUnits :many
--- The units an item's demand is recorded in at a site, the one with the
--- most ERP lines first (the API's default unit).
-SELECT unit, sum(lines)::bigint AS lines
+-- name: ListItemDemand :many
+-- The item's daily demand rows at one site between two dates, every unit
+-- (one range scan of gold.fact_demand's primary key). store.DemandSeriesOf
+-- turns them into the zero-filled series with its 7- and 30-day totals.
+SELECT date, unit, quantity, lines
 FROM gold.fact_demand
 WHERE item_id = sqlc.arg(item_id) AND site_id = sqlc.arg(site_id)
-GROUP BY unit
-ORDER BY sum(lines) DESC, unit;
-
--- name: GetItemDemand :many
--- One row for every day of start..end (zero-filled): the item's demand in
--- one unit at one site, its ERP lines, and the 7- and 30-day totals over
--- calendar days ending that day (days without demand count as 0).
-WITH days AS (
-    SELECT g::date AS date
-    FROM generate_series(sqlc.arg(start_date)::date - 29, sqlc.arg(end_date)::date, interval '1 day') g
-), demand AS (
-    SELECT f.date, f.quantity, f.lines
-    FROM gold.fact_demand f
-    WHERE f.item_id = sqlc.arg(item_id) AND f.site_id = sqlc.arg(site_id) AND f.unit = sqlc.arg(unit)
-      AND f.date BETWEEN sqlc.arg(start_date)::date - 29 AND sqlc.arg(end_date)::date
-), filled AS (
-    SELECT d.date, coalesce(x.quantity, 0) AS quantity, coalesce(x.lines, 0) AS lines,
-           sum(coalesce(x.quantity, 0)) OVER (ORDER BY d.date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS total_7d,
-           sum(coalesce(x.quantity, 0)) OVER (ORDER BY d.date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW) AS total_30d
-    FROM days d LEFT JOIN demand x ON x.date = d.date
-)
-SELECT filled.date::date AS date, filled.quantity::double precision AS quantity, filled.lines::int AS lines,
-       filled.total_7d::double precision AS total_7d, filled.total_30d::double precision AS total_30d
-FROM filled
-WHERE filled.date >= sqlc.arg(start_date)::date
-ORDER BY filled.date;
+  AND date BETWEEN sqlc.arg(from_date)::date AND sqlc.arg(to_date)::date
+ORDER BY date, unit;
 
 -- name: TopDemand :many
 -- Materials ranked by item-level demand in start..end (every unit summed),

@@ -35,3 +35,10 @@ SELECT u.item_id::text AS item_id
 FROM unnest(sqlc.arg(item_ids)::text[]) WITH ORDINALITY AS u(item_id, ord)
 WHERE NOT EXISTS (SELECT 1 FROM gold.dim_item d WHERE d.item_id = u.item_id)
 ORDER BY u.ord;
+
+-- name: GetItemLastDay :one
+-- The item's last day of item-level forecast or demand (NULL: neither):
+-- where its page's default period ends.
+SELECT greatest(
+         (SELECT max(f.date) FROM gold.fact_forecast f WHERE f.item_id = sqlc.arg(item_id) AND f.site_id = 'ALL'),
+         (SELECT max(x.date) FROM gold.fact_demand x WHERE x.item_id = sqlc.arg(item_id) AND x.site_id = 'ALL'))::date AS last_day;

@@ -7,13 +7,6 @@ FROM meta.loads
 ORDER BY load_id DESC
 LIMIT $1;
 
--- name: FindLoadedFile :one
--- A file whose sha256 already loaded successfully for this source is skipped.
-SELECT load_id FROM meta.loads
-WHERE source = $1 AND file_sha256 = $2 AND status = 'loaded'
-ORDER BY load_id DESC
-LIMIT 1;
-
 -- name: ListRejectedRows :many
 SELECT line, column_name, reason, raw FROM meta.rejected_rows
 WHERE load_id = $1

@@ -50,4 +50,42 @@ RANGE=$(psql "$DATABASE_URL" -AtXc "SELECT min(date) || ' ' || max(date) FROM go
 read -r FROM TO <<<"$RANGE"
 curl -fsS "http://127.0.0.1:$PORT/api/v1/forecasts/summary?start=$FROM&end=$TO"
 echo
-echo "==> demo finished in ${SECONDS} s"
+echo "==> top 5 materials by demand: GET /api/v1/demand/top"
+DEMAND_END=$(psql "$DATABASE_URL" -AtXc "SELECT max(date) FROM gold.fact_demand WHERE site_id = 'ALL'")
+if [[ -n "$DEMAND_END" ]]; then
+  DEMAND_START=$(psql "$DATABASE_URL" -AtXc "SELECT (date '$DEMAND_END' - 365)::text")
+  curl -fsS "http://127.0.0.1:$PORT/api/v1/demand/top?start=$DEMAND_START&end=$DEMAND_END&limit=5" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("period %s..%s" % (d["period"]["start"], d["period"]["end"]))
+for i, it in enumerate(d["items"], 1):
+    print("%d. %-60s %10.2f  share %5.1f%%  last demand %s" % (i, it["item_id"][:60], it["quantity"], 100 * it["share"], it["last_demand_date"]))'
+else
+  echo "(gold.fact_demand is empty)"
+fi
+# Does this build serve a web page at / ?
+PAGE=$(curl -fsS -o /dev/null -w '%{content_type}' "http://127.0.0.1:$PORT/" 2>/dev/null || true)
+kill $SERVE_PID 2>/dev/null || true
+wait $SERVE_PID 2>/dev/null || true
+trap - EXIT
+
+# The psql line printed at the end, run here first so that it works as printed.
+READER_SQL="SELECT date, item_id, site_id, source, forecast FROM gold.fact_forecast ORDER BY date DESC, item_id, site_id, source LIMIT 3"
+if [[ $DATABASE_URL =~ ^postgres://postgres@127\.0\.0\.1:([0-9]+)/ ]]; then
+  # The local server (trust authentication): log in as the read-only role.
+  READER_PSQL="psql 'postgres://novawh_reader@127.0.0.1:${BASH_REMATCH[1]}/postgres?sslmode=disable' -c '$READER_SQL'"
+else
+  READER_PSQL="psql \"\$DATABASE_URL\" -c 'SET ROLE novawh_reader; $READER_SQL'"
+fi
+echo "==> psql as the read-only role novawh_reader"
+eval "$READER_PSQL"
+PARQUET=$(find exports -name '*.parquet' 2>/dev/null | wc -l)
+
+echo "==> demo finished in ${SECONDS} s. Next, with no variable to set:"
+if [[ $PAGE == text/html* ]]; then
+  echo "  1. bin/novawh serve     then open http://127.0.0.1:8080/ (the dashboards' web page)"
+else
+  echo "  1. bin/novawh serve     then open http://127.0.0.1:8080/api/v1/items (the dashboards' JSON API, docs/api.md)"
+fi
+echo "  2. $READER_PSQL"
+echo "  3. ls exports/gold/     ($PARQUET Parquet files of the gold tables, docs/export.md)"

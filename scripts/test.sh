@@ -21,4 +21,10 @@ if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
 fi
 
 go test -race -count=1 -timeout 20m ${GOTEST_FLAGS:-} ./...
+# A run of the CSV reader's differential fuzz target (loader vs encoding/csv),
+# bounded by time; a divergence found is saved under internal/load/testdata/fuzz.
+go test -run '^$' -fuzz '^FuzzCSVDifferential$' -fuzztime "${NOVAWH_FUZZTIME:-20s}" ./internal/load
+# The example backend is a module of its own (public packages only): its
+# test runs against the same database server.
+(cd examples/backend && go vet ./... && go test -race -count=1 -timeout 10m ./...)
 make --no-print-directory verify

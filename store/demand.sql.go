@@ -11,113 +11,55 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const getItemDemand = `-- name: GetItemDemand :many
-WITH days AS (
-    SELECT g::date AS date
-    FROM generate_series($1::date - 29, $2::date, interval '1 day') g
-), demand AS (
-    SELECT f.date, f.quantity, f.lines
-    FROM gold.fact_demand f
-    WHERE f.item_id = $3 AND f.site_id = $4 AND f.unit = $5
-      AND f.date BETWEEN $1::date - 29 AND $2::date
-), filled AS (
-    SELECT d.date, coalesce(x.quantity, 0) AS quantity, coalesce(x.lines, 0) AS lines,
-           sum(coalesce(x.quantity, 0)) OVER (ORDER BY d.date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS total_7d,
-           sum(coalesce(x.quantity, 0)) OVER (ORDER BY d.date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW) AS total_30d
-    FROM days d LEFT JOIN demand x ON x.date = d.date
-)
-SELECT filled.date::date AS date, filled.quantity::double precision AS quantity, filled.lines::int AS lines,
-       filled.total_7d::double precision AS total_7d, filled.total_30d::double precision AS total_30d
-FROM filled
-WHERE filled.date >= $1::date
-ORDER BY filled.date
-`
+const listItemDemand = `-- name: ListItemDemand :many
 
-type GetItemDemandParams struct {
-	StartDate pgtype.Date `json:"start_date"`
-	EndDate   pgtype.Date `json:"end_date"`
-	ItemID    string      `json:"item_id"`
-	SiteID    string      `json:"site_id"`
-	Unit      string      `json:"unit"`
-}
-
-type GetItemDemandRow struct {
-	Date     pgtype.Date `json:"date"`
-	Quantity float64     `json:"quantity"`
-	Lines    int32       `json:"lines"`
-	Total7d  float64     `json:"total_7d"`
-	Total30d float64     `json:"total_30d"`
-}
-
-// One row for every day of start..end (zero-filled): the item's demand in
-// one unit at one site, its ERP lines, and the 7- and 30-day totals over
-// calendar days ending that day (days without demand count as 0).
-func (q *Queries) GetItemDemand(ctx context.Context, arg GetItemDemandParams) ([]GetItemDemandRow, error) {
-	rows, err := q.db.Query(ctx, getItemDemand,
-		arg.StartDate,
-		arg.EndDate,
-		arg.ItemID,
-		arg.SiteID,
-		arg.Unit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []GetItemDemandRow{}
-	for rows.Next() {
-		var i GetItemDemandRow
-		if err := rows.Scan(
-			&i.Date,
-			&i.Quantity,
-			&i.Lines,
-			&i.Total7d,
-			&i.Total30d,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listItemDemandUnits = `-- name: ListItemDemandUnits :many
-
-SELECT unit, sum(lines)::bigint AS lines
+SELECT date, unit, quantity, lines
 FROM gold.fact_demand
 WHERE item_id = $1 AND site_id = $2
-GROUP BY unit
-ORDER BY sum(lines) DESC, unit
+  AND date BETWEEN $3::date AND $4::date
+ORDER BY date, unit
 `
 
-type ListItemDemandUnitsParams struct {
-	ItemID string `json:"item_id"`
-	SiteID string `json:"site_id"`
+type ListItemDemandParams struct {
+	ItemID   string      `json:"item_id"`
+	SiteID   string      `json:"site_id"`
+	FromDate pgtype.Date `json:"from_date"`
+	ToDate   pgtype.Date `json:"to_date"`
 }
 
-type ListItemDemandUnitsRow struct {
-	Unit  string `json:"unit"`
-	Lines int64  `json:"lines"`
+type ListItemDemandRow struct {
+	Date     pgtype.Date `json:"date"`
+	Unit     string      `json:"unit"`
+	Quantity float64     `json:"quantity"`
+	Lines    int32       `json:"lines"`
 }
 
 // Demand and procurement reads (gold.fact_demand, gold.dim_supplier),
 // issue 12. Item-level rows have site_id = 'ALL'; a demand row's unit
 // (U.M.) is part of its key.
-// The units an item's demand is recorded in at a site, the one with the
-// most ERP lines first (the API's default unit).
-func (q *Queries) ListItemDemandUnits(ctx context.Context, arg ListItemDemandUnitsParams) ([]ListItemDemandUnitsRow, error) {
-	rows, err := q.db.Query(ctx, listItemDemandUnits, arg.ItemID, arg.SiteID)
+// The item's daily demand rows at one site between two dates, every unit
+// (one range scan of gold.fact_demand's primary key). store.DemandSeriesOf
+// turns them into the zero-filled series with its 7- and 30-day totals.
+func (q *Queries) ListItemDemand(ctx context.Context, arg ListItemDemandParams) ([]ListItemDemandRow, error) {
+	rows, err := q.db.Query(ctx, listItemDemand,
+		arg.ItemID,
+		arg.SiteID,
+		arg.FromDate,
+		arg.ToDate,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListItemDemandUnitsRow{}
+	items := []ListItemDemandRow{}
 	for rows.Next() {
-		var i ListItemDemandUnitsRow
-		if err := rows.Scan(&i.Unit, &i.Lines); err != nil {
+		var i ListItemDemandRow
+		if err := rows.Scan(
+			&i.Date,
+			&i.Unit,
+			&i.Quantity,
+			&i.Lines,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -49,6 +49,21 @@ func (q *Queries) GetItem(ctx context.Context, itemID string) (GoldDimItem, erro
 	return i, err
 }
 
+const getItemLastDay = `-- name: GetItemLastDay :one
+SELECT greatest(
+         (SELECT max(f.date) FROM gold.fact_forecast f WHERE f.item_id = $1 AND f.site_id = 'ALL'),
+         (SELECT max(x.date) FROM gold.fact_demand x WHERE x.item_id = $1 AND x.site_id = 'ALL'))::date AS last_day
+`
+
+// The item's last day of item-level forecast or demand (NULL: neither):
+// where its page's default period ends.
+func (q *Queries) GetItemLastDay(ctx context.Context, itemID string) (pgtype.Date, error) {
+	row := q.db.QueryRow(ctx, getItemLastDay, itemID)
+	var last_day pgtype.Date
+	err := row.Scan(&last_day)
+	return last_day, err
+}
+
 const listItems = `-- name: ListItems :many
 
 SELECT d.item_id, d.name, d.category, d.sku,

@@ -11,28 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const findLoadedFile = `-- name: FindLoadedFile :one
-SELECT load_id FROM meta.loads
-WHERE source = $1 AND file_sha256 = $2 AND status = 'loaded'
-ORDER BY load_id DESC
-LIMIT 1
-`
-
-type FindLoadedFileParams struct {
-	Source     string `json:"source"`
-	FileSha256 string `json:"file_sha256"`
-}
-
-// A file whose sha256 already loaded successfully for this source is skipped.
-func (q *Queries) FindLoadedFile(ctx context.Context, arg FindLoadedFileParams) (int64, error) {
-	row := q.db.QueryRow(ctx, findLoadedFile, arg.Source, arg.FileSha256)
-	var load_id int64
-	err := row.Scan(&load_id)
-	return load_id, err
-}
-
 const getLoad = `-- name: GetLoad :one
-SELECT load_id, source, file_name, file_sha256, file_bytes, status, rows_read, rows_loaded, rows_rejected, min_date, max_date, target_table, model_version, generated_at, ml_source, dataset_id, error, started_at, finished_at FROM meta.loads WHERE load_id = $1
+SELECT load_id, source, file_name, file_sha256, file_bytes, status, rows_read, rows_loaded, rows_rejected, min_date, max_date, target_table, model_version, generated_at, ml_source, dataset_id, error, started_at, finished_at, lines_read FROM meta.loads WHERE load_id = $1
 `
 
 func (q *Queries) GetLoad(ctx context.Context, loadID int64) (MetaLoad, error) {
@@ -58,6 +38,7 @@ func (q *Queries) GetLoad(ctx context.Context, loadID int64) (MetaLoad, error) {
 		&i.Error,
 		&i.StartedAt,
 		&i.FinishedAt,
+		&i.LinesRead,
 	)
 	return i, err
 }

@@ -584,6 +584,23 @@ type MetaCheckRun struct {
 	Error *string `json:"error"`
 }
 
+// Per bronze export target, table and load: rows and checksum as exported, when the files were verified, when its raw data was pruned.
+type MetaExportLoad struct {
+	Target     string             `json:"target"`
+	TableName  string             `json:"table_name"`
+	LoadID     int64              `json:"load_id"`
+	Day        pgtype.Date        `json:"day"`
+	Partition  string             `json:"partition"`
+	Rows       int64              `json:"rows"`
+	Checksum   string             `json:"checksum"`
+	RunID      int64              `json:"run_id"`
+	ExportedAt pgtype.Timestamptz `json:"exported_at"`
+	// When the published files holding the load were read back and matched their manifest.
+	VerifiedAt pgtype.Timestamptz `json:"verified_at"`
+	// When the bronze retention removed the load's raw data from PostgreSQL.
+	PrunedAt pgtype.Timestamptz `json:"pruned_at"`
+}
+
 // One row per novawh export run: target, options, files and rows written, outcome.
 type MetaExportRun struct {
 	RunID        int64              `json:"run_id"`
@@ -600,10 +617,17 @@ type MetaExportRun struct {
 	Error        *string            `json:"error"`
 	StartedAt    pgtype.Timestamptz `json:"started_at"`
 	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
+	// Layers the run exported (bronze, silver, gold).
+	Layers []string `json:"layers"`
+	// bronze.raw_responses rows the bronze retention deleted in this run.
+	RawResponsesPruned int64 `json:"raw_responses_pruned"`
+	// meta.rejected_rows texts the bronze retention cleared in this run.
+	RejectedRowsPruned int64 `json:"rejected_rows_pruned"`
 }
 
 // Per export target and gold table: the change_id and manifest of the last published export (incremental exports start there).
 type MetaExportTable struct {
+	// The layer's root: a folder (<to>/<layer>) or s3://bucket[/prefix].
 	Target         string             `json:"target"`
 	TableName      string             `json:"table_name"`
 	LastChangeID   int64              `json:"last_change_id"`
@@ -649,6 +673,8 @@ type MetaLoad struct {
 	Error        *string            `json:"error"`
 	StartedAt    pgtype.Timestamptz `json:"started_at"`
 	FinishedAt   pgtype.Timestamptz `json:"finished_at"`
+	// Physical lines of a CSV input read by the loader (header and empty lines included); NULL for Parquet and API inputs.
+	LinesRead *int64 `json:"lines_read"`
 }
 
 // One row per novawh refresh: mode, loads applied, date windows recomputed, rows written per gold table, duration, outcome.
@@ -691,6 +717,8 @@ type MetaRejectedRow struct {
 	ColumnName *string `json:"column_name"`
 	Reason     string  `json:"reason"`
 	Raw        string  `json:"raw"`
+	// When the bronze retention cleared raw (then empty) after a verified export held it.
+	RawPrunedAt pgtype.Timestamptz `json:"raw_pruned_at"`
 }
 
 // The repeatable SQL files of migrations/transform (views and functions) as last applied by novawh migrate up: name and sha256; cleared by migrate down.
@@ -724,6 +752,99 @@ type MetaWatermark struct {
 	Series    string             `json:"series"`
 	Watermark pgtype.Date        `json:"watermark"`
 	UpdatedAt pgtype.Timestamptz `json:"updated_at"`
+}
+
+// Per export target of meta.export_runs: when its last successful and last failed export finished.
+type MonitorExportFreshness struct {
+	Target        string             `json:"target"`
+	LastSuccessAt pgtype.Timestamptz `json:"last_success_at"`
+	LastFailureAt pgtype.Timestamptz `json:"last_failure_at"`
+}
+
+// Rows of each gold table as the planner estimates them (pg_class.reltuples after ANALYZE/autovacuum): cheap, approximate.
+type MonitorGoldTableRow struct {
+	TableName    string `json:"table_name"`
+	RowsEstimate int64  `json:"rows_estimate"`
+}
+
+// The newest row of meta.runs (the nightly job), with its duration in seconds (so far, while running).
+type MonitorLastRun struct {
+	RunID           int64              `json:"run_id"`
+	Trigger         string             `json:"trigger"`
+	Status          string             `json:"status"`
+	ExitCode        *int32             `json:"exit_code"`
+	FailedStep      *string            `json:"failed_step"`
+	StartedAt       pgtype.Timestamptz `json:"started_at"`
+	FinishedAt      pgtype.Timestamptz `json:"finished_at"`
+	DurationSeconds float64            `json:"duration_seconds"`
+}
+
+// The results of the newest data-quality check run.
+type MonitorLatestCheck struct {
+	RunID     int64              `json:"run_id"`
+	CheckName string             `json:"check_name"`
+	TableName string             `json:"table_name"`
+	Level     string             `json:"level"`
+	Observed  float64            `json:"observed"`
+	Threshold string             `json:"threshold"`
+	Passed    bool               `json:"passed"`
+	Detail    *string            `json:"detail"`
+	CheckedAt pgtype.Timestamptz `json:"checked_at"`
+}
+
+// Rejected rows (meta.rejected_rows) with their input's source, file and start time.
+type MonitorRejectedRow struct {
+	LoadID     int64              `json:"load_id"`
+	Source     string             `json:"source"`
+	FileName   string             `json:"file_name"`
+	StartedAt  pgtype.Timestamptz `json:"started_at"`
+	Line       int64              `json:"line"`
+	ColumnName *string            `json:"column_name"`
+	Reason     string             `json:"reason"`
+	Raw        string             `json:"raw"`
+}
+
+// Every nightly run of meta.runs with its duration in seconds.
+type MonitorRun struct {
+	RunID           int64              `json:"run_id"`
+	Trigger         string             `json:"trigger"`
+	Status          string             `json:"status"`
+	ExitCode        *int32             `json:"exit_code"`
+	FailedStep      *string            `json:"failed_step"`
+	Error           *string            `json:"error"`
+	StartedAt       pgtype.Timestamptz `json:"started_at"`
+	FinishedAt      pgtype.Timestamptz `json:"finished_at"`
+	DurationSeconds float64            `json:"duration_seconds"`
+}
+
+// The steps of each run (meta.runs.steps), one row each, in order.
+type MonitorRunStep struct {
+	RunID      int64  `json:"run_id"`
+	StepNo     int32  `json:"step_no"`
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	DurationMs int64  `json:"duration_ms"`
+	Counts     string `json:"counts"`
+	Note       string `json:"note"`
+	Error      string `json:"error"`
+}
+
+// Per source of meta.loads: when its last successful (loaded) and last failed input finished, how many inputs loaded, and the newest input's status and row counts.
+type MonitorSourceFreshness struct {
+	Source           string             `json:"source"`
+	LastSuccessAt    pgtype.Timestamptz `json:"last_success_at"`
+	LastFailureAt    pgtype.Timestamptz `json:"last_failure_at"`
+	Loads            int64              `json:"loads"`
+	LastStatus       string             `json:"last_status"`
+	LastRowsLoaded   int64              `json:"last_rows_loaded"`
+	LastRowsRejected int64              `json:"last_rows_rejected"`
+}
+
+// Rows of each bronze, silver and gold table as the planner estimates them.
+type MonitorTableRow struct {
+	Layer        string `json:"layer"`
+	TableName    string `json:"table_name"`
+	RowsEstimate int64  `json:"rows_estimate"`
 }
 
 // ERP requisition lines of the current exports (silver.erp_lines) that name an item, kept by refresh: lines of a new export added, of a superseded one removed. Gold demand is built from it.

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -157,4 +159,96 @@ func finite(p *float64) *float64 {
 		return nil
 	}
 	return p
+}
+
+// DemandPoint is one day of an item's demand series.
+type DemandPoint struct {
+	Date     time.Time
+	Quantity float64
+	Lines    int32
+	Total7d  float64 // the 7 calendar days ending at Date (days without demand count as 0)
+	Total30d float64 // the 30 calendar days ending at Date
+}
+
+// DemandSeries is an item's daily demand at a site in one unit.
+type DemandSeries struct {
+	Unit   string   // "" when the window has no demand and no unit was asked for
+	Units  []string // every unit of the window, the most ERP lines first
+	Points []DemandPoint
+}
+
+// DemandWindowDays is how far before start the rows of DemandSeriesOf must
+// reach (the 30-day total of start covers start-29..start).
+const DemandWindowDays = 29
+
+// ItemDemand returns the item's zero-filled demand series at site between
+// start and end (inclusive) in unit ("": the unit with the most ERP lines
+// in the window, start-29..end).
+func (q *Queries) ItemDemand(ctx context.Context, itemID, site, unit string, start, end time.Time) (DemandSeries, error) {
+	rows, err := q.ListItemDemand(ctx, ListItemDemandParams{ItemID: itemID, SiteID: site,
+		FromDate: pgtype.Date{Time: start.AddDate(0, 0, -DemandWindowDays), Valid: true}, ToDate: pgtype.Date{Time: end, Valid: true}})
+	if err != nil {
+		return DemandSeries{}, fmt.Errorf("demand of %q: %w", itemID, err)
+	}
+	return DemandSeriesOf(rows, unit, start, end), nil
+}
+
+// DemandSeriesOf builds the series from the rows of ListItemDemand for
+// start-29..end: one point for every day of start..end, the demand in unit
+// ("": the unit with the most lines among the rows), and the 7- and 30-day
+// calendar totals.
+func DemandSeriesOf(rows []ListItemDemandRow, unit string, start, end time.Time) DemandSeries {
+	lines := map[string]int64{}
+	for _, r := range rows {
+		lines[r.Unit] += int64(r.Lines)
+	}
+	s := DemandSeries{Units: make([]string, 0, len(lines))}
+	for u := range lines {
+		s.Units = append(s.Units, u)
+	}
+	sort.Slice(s.Units, func(i, j int) bool {
+		a, b := s.Units[i], s.Units[j]
+		if lines[a] != lines[b] {
+			return lines[a] > lines[b]
+		}
+		return a < b
+	})
+	s.Unit = unit
+	if s.Unit == "" && len(s.Units) > 0 {
+		s.Unit = s.Units[0]
+	}
+	from := start.AddDate(0, 0, -DemandWindowDays)
+	n := int(end.Sub(from).Hours()/24) + 1
+	if n <= DemandWindowDays {
+		return s
+	}
+	qty := make([]float64, n)
+	cnt := make([]int32, n)
+	for _, r := range rows {
+		if r.Unit != s.Unit || !r.Date.Valid {
+			continue
+		}
+		if i := int(r.Date.Time.Sub(from).Hours() / 24); i >= 0 && i < n {
+			if v := finite(&r.Quantity); v != nil {
+				qty[i] += *v
+			}
+			cnt[i] += r.Lines
+		}
+	}
+	s.Points = make([]DemandPoint, 0, n-DemandWindowDays)
+	var t7, t30 float64
+	for i := 0; i < n; i++ {
+		t7 += qty[i]
+		t30 += qty[i]
+		if i >= 7 {
+			t7 -= qty[i-7]
+		}
+		if i >= 30 {
+			t30 -= qty[i-30]
+		}
+		if i >= DemandWindowDays {
+			s.Points = append(s.Points, DemandPoint{Date: from.AddDate(0, 0, i), Quantity: qty[i], Lines: cnt[i], Total7d: t7, Total30d: t30})
+		}
+	}
+	return s
 }

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ import (
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/dbconn"
 	"github.com/novacorrente/novawh/internal/logx"
+	"github.com/novacorrente/novawh/internal/pglocal"
 	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/registry"
 )
@@ -72,6 +74,8 @@ type App struct {
 	progress *progress.Reporter
 	progOnce sync.Once
 	conf     *config.File
+	dsnOnce  sync.Once
+	dsn      string
 	// fileLog: the command writes the log file (pipeline work, or an
 	// explicit --log-file).
 	fileLog bool
@@ -96,7 +100,7 @@ func pipeline(cmd *cobra.Command) *cobra.Command {
 
 // commands builds the top-level commands (listed in help by name).
 var commands = []func(*App) *cobra.Command{
-	newCheckCmd, newDBCmd, newExportCmd, newLoadCmd, newMigrateCmd, newPullCmd,
+	newCheckCmd, newDBCmd, newExportCmd, newHealthCmd, newLoadCmd, newMigrateCmd, newPullCmd,
 	newRefreshCmd, newRegistryCmd, newRunCmd, newServeCmd, newStatusCmd, newVersionCmd,
 }
 
@@ -222,8 +226,38 @@ func (a *App) Progress() *progress.Reporter {
 	return a.progress
 }
 
-// DSN is the resolved connection string ("" means PG* variables).
-func (a *App) DSN() string { return a.DatabaseURL }
+// pgTargetEnv are the libpq variables that choose a server or database:
+// with any of them set, no local server is looked for.
+var pgTargetEnv = []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE", "PGSERVICEFILE"}
+
+// DSN is the connection string: --database-url, else DATABASE_URL; else,
+// when no PG* variable names a server, the project's local server when it
+// is running (`novawh db start`, `make demo`); else "" (pgx reads PG*).
+func (a *App) DSN() string {
+	a.dsnOnce.Do(func() {
+		a.dsn = a.DatabaseURL
+		if a.dsn != "" {
+			return
+		}
+		lookup := a.LookupEnv
+		if lookup == nil {
+			lookup = os.LookupEnv
+		}
+		for _, k := range pgTargetEnv {
+			if v, ok := lookup(k); ok && v != "" {
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if s, ok := pglocal.Find(ctx, pglocal.DemoName, nil); ok {
+			a.dsn = s.URL("postgres")
+			a.Logger().Debug("no --database-url, DATABASE_URL or PG* set: using the local server (novawh db start)",
+				"url", a.dsn, "dir", s.Dir)
+		}
+	})
+	return a.dsn
+}
 
 // Pool connects (once) to the database.
 func (a *App) Pool(ctx context.Context) (*pgxpool.Pool, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,41 +14,59 @@ import (
 
 func newExportCmd(app *App) *cobra.Command {
 	var (
-		asJSON bool
-		full   bool
-		c      = export.DefaultConfig() // flags, then the export section
+		asJSON  bool
+		full    bool
+		buckets []string
+		c       = export.DefaultConfig() // flags, then the export section
 	)
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Export the gold tables to Parquet in a folder or an S3/MinIO bucket",
-		Long: `Write every gold table of the schema registry (or --tables) as Parquet:
+		Short: "Export the lake (gold; with --layers also bronze and silver) to Parquet in a folder or S3/MinIO",
+		Long: `Write the tables of each layer (--layers, default gold) as Parquet:
 
-  <to>/gold/<table>/date=YYYY-MM-DD/part-NNNNN.parquet   facts and aggregates (--partition-by day)
-  <to>/gold/<table>/month=YYYY-MM/part-NNNNN.parquet     with --partition-by month
-  <to>/gold/<table>/part-NNNNN.parquet                    dimensions (dim_*)
-  <to>/gold/<table>/_manifest.json                        every file with rows, bytes, sha256 and
-                                                          min/max date; schema; export time; the
-                                                          last change_id and load_id included
+  <to>/<layer>/_manifest.json            the layer manifest: names every table's manifest;
+                                          written last, it is the file readers must trust
+  <to>/<layer>/<table>/_manifest.json    the table's files with rows, bytes, sha256, checksums
+  <to>/<layer>/<table>/_SUCCESS          the folder holds one complete version
+  <to>/gold/<table>/date=YYYY-MM-DD/part-NNNNN.parquet      day partitions (date only in the folder)
+  <to>/gold/<table>/month=YYYY-MM/part-NNNNN.parquet        month partitions
+  <to>/gold/<table>/part-NNNNN.parquet                      unpartitioned (dimensions, small tables)
+  <to>/silver/<table>/...                                   the same, by the business date
+  <to>/bronze/<table>/year=YYYY/month=MM/day=DD/...         by the day the rows were loaded,
+                                                            with _load_id and _line; plus
+                                                            loads/ and rejected_rows/ (meta)
 
+--partition-by auto (default) picks day, month or none per table so that a
+file holds at least --min-rows-per-file rows (10000) or the whole table.
 Files are snappy- (or zstd-) compressed, with row groups of about 128k rows,
-column statistics and the registry's column names and types. Each table is
-published atomically: a local table folder is swapped in with one rename; on
-S3 the new parts are uploaded first, then the manifest, then stale parts are
-deleted. A failed or killed export leaves the previous export intact.
+column statistics and the registry's column names and types.
 
-Incremental by default: only the partitions whose dates meta.gold_changes
-lists since the table's last export to the same target are rewritten, and
-partitions whose rows disappeared are removed; --full rewrites everything.
+Each layer is published atomically: a local layer folder is rebuilt beside
+the old one (unchanged files are hard links) and swapped in with one rename;
+on S3 new objects get new names, the layer manifest is replaced in one PUT,
+then objects no manifest names are deleted. A failed or killed export leaves
+the previous export of every table intact.
 
-S3 (--to s3://bucket/prefix, or s3:// for bucket nova-gold) reads
+Incremental by default: gold rewrites the partitions meta.gold_changes lists
+since the last export to the same target, bronze the partitions with new
+loads, silver the partitions whose content checksum changed; --full rewrites
+everything.
+
+S3 (--to s3://bucket/prefix; s3:// alone means one bucket per layer:
+nova-bronze, nova-silver, nova-gold, or --bucket LAYER=NAME) reads
 AWS_ENDPOINT_URL (MinIO: http://127.0.0.1:9000), AWS_REGION,
-AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the bucket is created when
-missing. Defaults come from the export section of novawh.yaml; flags win.
+AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; buckets are created when
+missing. With bronze, the retention (--bronze-retention-days, 90) drops
+older loads from the lake, sets a lifecycle rule on the bronze bucket and
+prunes raw API bodies and rejected-row texts from PostgreSQL once a verified
+export holds them. Defaults come from the export section of novawh.yaml;
+flags win.
 
 Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
 		Example: `  novawh export
+  novawh export --layers bronze,silver,gold
   novawh export --to /srv/parquet --tables fact_forecast,dim_item --full
-  AWS_ENDPOINT_URL=http://127.0.0.1:9000 novawh export --to s3://nova-gold/warehouse --json`,
+  AWS_ENDPOINT_URL=http://127.0.0.1:9000 novawh export --to s3:// --layers bronze,silver,gold --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := app.Resolver(cmd)
@@ -56,16 +75,30 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
 			}
 			if err := r.Resolve("export", &c,
 				config.Bind(&c.To, "to", ""),
+				config.Bind(&c.Layers, "layers", ""),
 				config.Bind(&c.Tables, "tables", ""),
 				config.Bind(&c.PartitionBy, "partition-by", ""),
+				config.Bind(&c.MinRowsPerFile, "min-rows-per-file", ""),
+				config.Bind(&c.BronzeRetentionDays, "bronze-retention-days", ""),
 				config.Bind(&c.Compression, "compression", ""),
 				config.Bind(&c.RowGroupRows, "row-group-rows", ""),
 				config.Bind(&c.MaxRowsPerFile, "max-rows-per-file", ""),
 				config.Bind(&c.Workers, "workers", "")); err != nil {
 				return Usage(err)
 			}
+			for _, b := range buckets {
+				layer, name, ok := strings.Cut(b, "=")
+				if !ok {
+					return Usage(fmt.Errorf("--bucket %q: want LAYER=NAME", b))
+				}
+				if c.Buckets == nil {
+					c.Buckets = map[string]string{}
+				}
+				c.Buckets[strings.TrimSpace(layer)] = strings.TrimSpace(name)
+			}
 			opts := c.Options()
 			opts.Full = full
+			opts.Progress = app.Progress()
 			reg, err := app.Registry()
 			if err != nil {
 				return err
@@ -94,8 +127,23 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
 				if t.Reason != "" {
 					extra = " (" + t.Reason + ")"
 				}
-				fmt.Fprintf(app.Stdout, "%-28s %-11s %4d files written, %4d kept, %4d removed, %9d rows written%s\n",
-					t.Table, t.Mode, t.FilesWritten, t.FilesKept, t.FilesRemoved, t.RowsWritten, extra)
+				fmt.Fprintf(app.Stdout, "%-28s %-11s %-5s %4d files written, %4d kept, %4d removed, %9d rows written%s\n",
+					t.Table, t.Mode, t.PartitionBy, t.FilesWritten, t.FilesKept, t.FilesRemoved, t.RowsWritten, extra)
+			}
+			for _, l := range res.Layers {
+				state := "unchanged"
+				if l.Published {
+					state = "published"
+				}
+				fmt.Fprintf(app.Stdout, "%-6s %s: %s\n", l.Layer, state, l.Manifest)
+			}
+			if r := res.Retention; r != nil {
+				fmt.Fprintf(app.Stdout, "bronze retention %d days (before %s): %d loads verified, %d pruned (%d raw responses deleted, %d rejected-row texts cleared), %d kept unverified",
+					r.Days, r.Cutoff, r.LoadsVerified, r.LoadsPruned, r.RawResponsesDeleted, r.RejectedRowsCleared, r.LoadsKept)
+				if r.Skipped != "" {
+					fmt.Fprintf(app.Stdout, "; prune skipped: %s", r.Skipped)
+				}
+				fmt.Fprintln(app.Stdout)
 			}
 			fmt.Fprintf(app.Stdout, "exported to %s in %s: %d files, %d rows, %d bytes written\n",
 				res.Target, res.Duration.Round(1e6), res.FilesWritten, res.RowsWritten, res.BytesWritten)
@@ -103,10 +151,14 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&c.To, "to", c.To, "target: a folder, or s3://bucket/prefix (s3:// alone: bucket nova-gold)")
-	fl.StringSliceVar(&c.Tables, "tables", nil, "gold tables to export, comma-separated (default: every gold table of the registry)")
+	fl.StringVar(&c.To, "to", c.To, "target: a folder, or s3://bucket/prefix (s3:// alone: one bucket per layer)")
+	fl.StringSliceVar(&c.Layers, "layers", nil, "layers to export, comma-separated: bronze, silver, gold (default gold)")
+	fl.StringSliceVar(&c.Tables, "tables", nil, "tables to export, comma-separated, e.g. fact_forecast or bronze.ml_forecasts (default: every table of the layers)")
 	fl.BoolVar(&full, "full", false, "rewrite every partition, not only those changed since the last export")
-	fl.StringVar(&c.PartitionBy, "partition-by", c.PartitionBy, "partition facts and aggregates by day or month")
+	fl.StringVar(&c.PartitionBy, "partition-by", c.PartitionBy, "auto (file-size rule), day, month or none")
+	fl.Int64Var(&c.MinRowsPerFile, "min-rows-per-file", c.MinRowsPerFile, "auto partitioning: the finest grain whose partitions average at least this many rows")
+	fl.StringArrayVar(&buckets, "bucket", nil, "LAYER=NAME: the bucket of a layer for --to s3:// (repeatable; default nova-<layer>)")
+	fl.IntVar(&c.BronzeRetentionDays, "bronze-retention-days", c.BronzeRetentionDays, "days bronze loads stay in the lake and raw data in PostgreSQL (negative: keep everything)")
 	fl.StringVar(&c.Compression, "compression", c.Compression, "Parquet compression: snappy or zstd")
 	fl.IntVar(&c.RowGroupRows, "row-group-rows", c.RowGroupRows, "rows per Parquet row group")
 	fl.Int64Var(&c.MaxRowsPerFile, "max-rows-per-file", c.MaxRowsPerFile, "start a new part file in a partition after this many rows")

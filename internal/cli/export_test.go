@@ -22,16 +22,18 @@ func TestExportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "out")
-	code, out, errOut := run("export", "--database-url", db.URL, "--to", dir, "--tables", "dim_site,gold.fact_inventory")
-	if code != 0 || !strings.Contains(out, "gold.fact_inventory") || !strings.Contains(out, "2 files written") {
+	code, out, errOut := run("export", "--database-url", db.URL, "--to", dir, "--tables", "dim_site,gold.fact_inventory", "--partition-by", "day")
+	if code != 0 || !strings.Contains(out, "gold.fact_inventory") || !strings.Contains(out, "2 files written") ||
+		!strings.Contains(out, "gold   published: "+filepath.Join(dir, "gold", "_manifest.json")) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	for _, p := range []string{"gold/dim_site/part-00000.parquet", "gold/fact_inventory/date=2025-04-10/part-00000.parquet", "gold/fact_inventory/_manifest.json"} {
+	for _, p := range []string{"gold/_manifest.json", "gold/dim_site/part-00000.parquet", "gold/fact_inventory/date=2025-04-10/part-00000.parquet",
+		"gold/fact_inventory/_manifest.json", "gold/fact_inventory/_SUCCESS"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	code, out, errOut = run("export", "--database-url", db.URL, "--to", dir, "--tables", "dim_site,fact_inventory", "--json")
+	code, out, errOut = run("export", "--database-url", db.URL, "--to", dir, "--tables", "dim_site,fact_inventory", "--partition-by", "day", "--json")
 	var res struct {
 		Tables []struct {
 			Table, Mode string
@@ -56,9 +58,11 @@ func TestExportCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--partition-by", "week"}, "partition-by must be day or month"},
+		{[]string{"--partition-by", "week"}, "partition-by must be auto, day, month or none"},
 		{[]string{"--compression", "lz4"}, "compression must be snappy or zstd"},
-		{[]string{"--tables", "bronze.inventory"}, "only gold tables are exported"},
+		{[]string{"--layers", "silver", "--tables", "fact_forecast"}, `table "fact_forecast" is not an exported table`},
+		{[]string{"--layers", "lead"}, `layer "lead": want bronze, silver, gold`},
+		{[]string{"--bucket", "gold"}, `--bucket "gold": want LAYER=NAME`},
 		{[]string{"--to", "ftp://x"}, "want a folder or s3://bucket/prefix"},
 		{[]string{"extra"}, "unknown command"},
 	} {

@@ -18,9 +18,8 @@ type jobSpec struct {
 	Cmd     *cobra.Command
 	Trigger string // cli, schedule or api
 	Log     *slog.Logger
-	// Edit, when set, adjusts the run configuration before it is used
-	// (inputs given on the command line).
-	Edit func(*nightly.Config) error
+	// Inputs, when not nil, replace run.inputs (given on the command line).
+	Inputs []nightly.Input
 }
 
 // newNightlyJob builds the nightly job from the run configuration (flags,
@@ -36,10 +35,8 @@ func newNightlyJob(app *App, spec jobSpec) (*nightly.Job, error) {
 	if err != nil {
 		return nil, Usage(err)
 	}
-	if spec.Edit != nil {
-		if err := spec.Edit(cfg); err != nil {
-			return nil, Usage(err)
-		}
+	if spec.Inputs != nil {
+		cfg.Inputs = spec.Inputs
 	}
 	reg, err := app.Registry()
 	if err != nil {

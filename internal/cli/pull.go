@@ -143,6 +143,9 @@ failed, 2 on usage or configuration errors.`,
 			if err != nil {
 				return Usage(err)
 			}
+			if !asJSON {
+				opts.Progress = app.Progress()
+			}
 			res, err := p.Pull(cmd.Context(), sources, opts)
 			if err != nil {
 				return err

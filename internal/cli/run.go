@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	nightly "github.com/novacorrente/novawh/internal/run"
+	"github.com/novacorrente/novawh/internal/runmetrics"
 )
 
 func newRunCmd(app *App) *cobra.Command {
@@ -18,6 +20,8 @@ func newRunCmd(app *App) *cobra.Command {
 		inputs    []string
 		inputsDir string
 		meta      nightly.Input
+		// metricsFile receives the run's Prometheus series (textfile).
+		metricsFile string
 		// Settings of the run section: nightly.ResolveConfig reads them
 		// from the flags (they beat the environment and the file).
 		webhook, exportTo      string
@@ -69,30 +73,15 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
   NOVAWH_ALERT_WEBHOOK=https://chat.example/hook novawh run --wait 30m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
 			if wait < 0 {
 				return Usage(errors.New("--wait must not be negative"))
 			}
 			opts.Full = full
-			job, err := newNightlyJob(app, jobSpec{Cmd: cmd, Trigger: "cli",
-				Edit: func(cfg *nightly.Config) error {
-					if len(inputs) == 0 && inputsDir == "" {
-						return nil
-					}
-					var all []nightly.Input
-					if inputsDir != "" {
-						var err error
-						if all, err = nightly.InputsFromDir(inputsDir); err != nil {
-							return err
-						}
-					}
-					flagged, err := nightly.ParseInputs(inputs, meta)
-					if err != nil {
-						return err
-					}
-					cfg.Inputs = append(all, flagged...)
-					return nil
-				}})
+			given, err := nightly.CommandLineInputs(inputsDir, inputs, meta)
+			if err != nil {
+				return Usage(err)
+			}
+			job, err := newNightlyJob(app, jobSpec{Cmd: cmd, Trigger: "cli", Inputs: given})
 			if err != nil {
 				return err
 			}
@@ -100,48 +89,7 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 			if !asJSON {
 				job.Progress = app.Progress()
 			}
-			pool, err := app.Pool(ctx)
-			if err != nil {
-				var se *nightly.StartError
-				errors.As(job.StartFailed(ctx, err), &se)
-				return &ExitError{Code: se.Code, Err: se.Err}
-			}
-			job.Pool = pool
-			rep, err := job.Execute(ctx)
-			var se *nightly.StartError
-			if errors.As(err, &se) {
-				var be *nightly.BusyError
-				if se.Code == nightly.ExitOK && errors.As(err, &be) {
-					if asJSON {
-						return runWriteSkipped(app, be)
-					}
-					fmt.Fprintf(app.Stdout, "novawh run: skipped: %s\n", be.Error())
-					return nil
-				}
-				return &ExitError{Code: se.Code, Err: se.Err}
-			}
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				err = nightly.WriteJSON(app.Stdout, rep)
-			} else {
-				err = nightly.WriteText(app.Stdout, rep)
-			}
-			if err != nil {
-				return err
-			}
-			if rep.ExitCode != nightly.ExitOK {
-				msg := fmt.Sprintf("run %d %s", rep.RunID, rep.Status)
-				if rep.FailedStep != "" {
-					msg += " at step " + rep.FailedStep
-				}
-				if rep.Error != "" {
-					msg += ": " + rep.Error
-				}
-				return &ExitError{Code: rep.ExitCode, Err: errors.New(msg)}
-			}
-			return nil
+			return runOnce(cmd.Context(), app, job, asJSON, metricsFile)
 		},
 	}
 	f := cmd.Flags()
@@ -151,6 +99,7 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 	f.BoolVar(&opts.SkipExport, "skip-export", false, "do not export to Parquet")
 	f.BoolVar(&full, "full", false, "full refresh of silver and gold and a full export (default: incremental)")
 	f.StringVar(&exportTo, "export-to", "", "export target folder or s3://bucket/prefix (default run.export.to, else exports)")
+	f.StringSlice("export-layers", nil, "layers to export: bronze, silver, gold (default run.export.layers, else the export section's, gold)")
 	f.StringArrayVar(&inputs, "input", nil, "SOURCE=PATH[,PATH...]: load these files, folders or globs into SOURCE instead of run.inputs (repeatable)")
 	f.StringVar(&inputsDir, "inputs-dir", "", "load every sub-folder of this folder into the source it is named after, instead of run.inputs (e.g. data/raw/samples)")
 	f.StringVar(&meta.ModelVersion, "model-version", "", "ML metadata for --input files that lack it (as novawh load)")
@@ -159,8 +108,64 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
 	f.StringVar(&meta.DatasetID, "dataset-id", "", "ML metadata for --input files that lack it")
 	f.StringVar(&webhook, "alert-webhook", "", "POST a Slack-compatible JSON alert here on failure (default $NOVAWH_ALERT_WEBHOOK, then run.alert.webhook)")
 	f.BoolVar(&warning, "alert-on-warning", false, "also alert when the run succeeds with warnings (rejected rows, quality warnings, skipped pulls)")
+	f.StringVar(&metricsFile, "metrics-file", "", "write the run's Prometheus metrics to this file (node-exporter textfile collector, e.g. /var/lib/node_exporter/novawh.prom), atomically")
 	f.DurationVar(&wait, "wait", 0, "when another run is in progress, wait up to this long for it (0: exit at once with code 0)")
 	return pipeline(cmd)
+}
+
+// runOnce executes job, prints its report and turns its outcome into the
+// command's exit code.
+// runOnce runs the job and prints its report; with metricsFile the run's
+// Prometheus series are written there too (node-exporter textfile).
+func runOnce(ctx context.Context, app *App, job *nightly.Job, asJSON bool, metricsFile string) error {
+	pool, err := app.Pool(ctx)
+	if err != nil {
+		var se *nightly.StartError
+		errors.As(job.StartFailed(ctx, err), &se)
+		return &ExitError{Code: se.Code, Err: se.Err}
+	}
+	job.Pool = pool
+	rep, err := job.Execute(ctx)
+	if metricsFile != "" && err == nil {
+		if werr := runmetrics.WriteTextfile(metricsFile, runmetrics.Run{Status: rep.Status, Trigger: rep.Trigger,
+			StartedAt: rep.StartedAt, Duration: time.Duration(rep.DurationMS) * time.Millisecond}); werr != nil {
+			app.Logger().Error("run metrics file", "err", werr)
+		}
+	}
+	var se *nightly.StartError
+	if errors.As(err, &se) {
+		var be *nightly.BusyError
+		if se.Code == nightly.ExitOK && errors.As(err, &be) {
+			if asJSON {
+				return runWriteSkipped(app, be)
+			}
+			fmt.Fprintf(app.Stdout, "novawh run: skipped: %s\n", be.Error())
+			return nil
+		}
+		return &ExitError{Code: se.Code, Err: se.Err}
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		err = nightly.WriteJSON(app.Stdout, rep)
+	} else {
+		err = nightly.WriteText(app.Stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.ExitCode != nightly.ExitOK {
+		msg := fmt.Sprintf("run %d %s", rep.RunID, rep.Status)
+		if rep.FailedStep != "" {
+			msg += " at step " + rep.FailedStep
+		}
+		if rep.Error != "" {
+			msg += ": " + rep.Error
+		}
+		return &ExitError{Code: rep.ExitCode, Err: errors.New(msg)}
+	}
+	return nil
 }
 
 // runWriteSkipped prints the --json answer of a run skipped because another

@@ -8,6 +8,7 @@ import (
 	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/config"
 	"github.com/novacorrente/novawh/internal/serve"
+	"github.com/novacorrente/novawh/internal/webui"
 )
 
 // EnvAPIToken enables POST /api/v1/data/refresh with this token.
@@ -98,6 +99,10 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 			if err != nil {
 				return err
 			}
+			ui, err := webui.New(pool, webui.Options{Logger: log, RequestTimeout: c.RequestTimeout})
+			if err != nil {
+				return err
+			}
 			waitSched, err := startRunSchedule(ctx, app, cmd, func(ctx context.Context, run func(context.Context) (any, error)) error {
 				_, err := srv.RunJob(ctx, "nightly", run)
 				return err
@@ -106,7 +111,7 @@ defaults come from run.schedule and run.schedule_tz (docs/operations.md).`,
 				return err
 			}
 			defer waitSched()
-			return serve.Run(ctx, c.Addr, srv, serve.ServeOptions{Log: log, RequestTimeout: c.RequestTimeout, ShutdownTimeout: c.ShutdownTimeout})
+			return serve.Run(ctx, c.Addr, srv, serve.ServeOptions{Log: log, RequestTimeout: c.RequestTimeout, ShutdownTimeout: c.ShutdownTimeout, UI: ui})
 		},
 	}
 	fl := cmd.Flags()

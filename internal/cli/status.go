@@ -12,6 +12,7 @@ import (
 func newStatusCmd(app *App) *cobra.Command {
 	var (
 		asJSON       bool
+		exact        bool
 		runs         int
 		countTimeout time.Duration
 	)
@@ -26,8 +27,12 @@ func newStatusCmd(app *App) *cobra.Command {
                   rows loaded and rejected, when it was last loaded and how
                   long ago, the latest business date, the pull watermark and
                   the status of its last input
-  ROWS PER LAYER  row count of every table and view of bronze, silver, gold
-                  and meta (each count is bounded by --count-timeout)
+  ROWS PER LAYER  rows of every table of bronze, silver, gold and meta:
+                  count(*) for tables up to 32 MiB, the table statistics'
+                  estimate (shown ~N) for larger ones, so status answers in
+                  well under a second on a large warehouse; views are not
+                  counted. --exact counts every table and view with
+                  count(*), each bounded by --count-timeout
   LAST EXPORT     the last Parquet export (meta.export_runs)
 
 --json prints the same data as a JSON document.`,
@@ -42,7 +47,7 @@ func newStatusCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := status.Collect(cmd.Context(), pool, status.Options{Runs: runs, CountTimeout: countTimeout})
+			st, err := status.Collect(cmd.Context(), pool, status.Options{Runs: runs, Exact: exact, CountTimeout: countTimeout, Log: app.Logger()})
 			if err != nil {
 				return err
 			}
@@ -54,6 +59,7 @@ func newStatusCmd(app *App) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of tables")
 	cmd.Flags().IntVar(&runs, "runs", 10, "how many of the last runs to show")
-	cmd.Flags().DurationVar(&countTimeout, "count-timeout", 5*time.Second, "give up counting one table or view after this long")
+	cmd.Flags().BoolVar(&exact, "exact", false, "count every table and view with count(*) instead of estimating large tables and skipping views")
+	cmd.Flags().DurationVar(&countTimeout, "count-timeout", 5*time.Second, "with --exact: give up counting one table or view after this long (the estimate is shown)")
 	return cmd
 }

@@ -7,6 +7,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// version is set at link time (-ldflags "-X .../internal/cli.version=1.2.0",
+// as the Dockerfile does); empty, the module version of the build is shown.
+var version string
+
 func newVersionCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
@@ -14,7 +18,9 @@ func newVersionCmd(app *App) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			v := "(devel)"
-			if bi, ok := debug.ReadBuildInfo(); ok {
+			if version != "" {
+				v = version
+			} else if bi, ok := debug.ReadBuildInfo(); ok {
 				v = bi.Main.Version
 				for _, s := range bi.Settings {
 					if s.Key == "vcs.revision" && len(s.Value) >= 12 {

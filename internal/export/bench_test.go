@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,12 +36,16 @@ FROM generate_series(@first::date, @last::date, interval '1 day') g(d),
      LATERAL (SELECT random() * 10 + (i % 7) + 0 * s + 0 * extract(doy FROM d) + length(src) * 0 AS f) r;
 `
 
-// BenchmarkExport measures, on ~10 million gold.fact_forecast rows (set
-// NOVAWH_BENCH_ROWS to change): a full export by the novawh binary against
-// psql reading the same rows (\copy ... TO '/dev/null'), an incremental
-// export after one new day, the Parquet bytes against the same rows as CSV,
-// and the exporter's peak RSS. NOVAWH_BENCH_PARTITION=month partitions by
-// month instead of day. Run with NOVAWH_BENCH=1 (make bench).
+// BenchmarkExport measures (issue 17, goal 2), on ~0.5 million
+// gold.fact_forecast rows over two years (NOVAWH_BENCH_ROWS=10000000 for
+// the 10M scale): a full export by the novawh binary against psql reading
+// the same rows (\copy (SELECT * FROM gold.fact_forecast) TO '/dev/null'),
+// an incremental export after one new day, the Parquet bytes against the
+// same rows as CSV, and the exporter's peak RSS, each next to its goal.
+// NOVAWH_BENCH_PARTITION forces a grain (default auto, the file-size rule);
+// NOVAWH_BENCH_PAIRS (default 3) is the number of alternated psql/export
+// pairs whose median ratio is reported.
+// Run with NOVAWH_BENCH=1 (make bench).
 func BenchmarkExport(b *testing.B) {
 	if os.Getenv("NOVAWH_BENCH") != "1" {
 		b.Skip("set NOVAWH_BENCH=1 to run (make bench)")
@@ -49,13 +54,19 @@ func BenchmarkExport(b *testing.B) {
 	if err != nil {
 		b.Fatal("psql is needed for the baseline: ", err)
 	}
-	rowsWanted := 10_000_000
+	rowsWanted := 500_000
 	if v := os.Getenv("NOVAWH_BENCH_ROWS"); v != "" {
 		if rowsWanted, err = strconv.Atoi(v); err != nil {
 			b.Fatal(err)
 		}
 	}
-	partBy := "day"
+	partBy := "auto"
+	pairs := 3
+	if v := os.Getenv("NOVAWH_BENCH_PAIRS"); v != "" {
+		if pairs, err = strconv.Atoi(v); err != nil || pairs < 1 {
+			b.Fatalf("NOVAWH_BENCH_PAIRS=%q", v)
+		}
+	}
 	if v := os.Getenv("NOVAWH_BENCH_PARTITION"); v != "" {
 		partBy = v
 	}
@@ -67,8 +78,12 @@ func BenchmarkExport(b *testing.B) {
 	}
 	defer db.Drop(ctx)
 
-	const days, items, sources = 366, 150, 2
-	sites := max(1, rowsWanted/(days*items*sources))
+	// Two years of daily forecasts from two models per series, as in the
+	// issue (500 series x 730 days); series are items x sites.
+	const days, sources = 730, 2
+	series := max(1, rowsWanted/(days*sources))
+	sites := max(1, series/100)
+	items := max(1, series/sites)
 	first := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	gen := func(from, to time.Time) {
 		sql := strings.NewReplacer("@first", "'"+from.Format(time.DateOnly)+"'", "@last", "'"+to.Format(time.DateOnly)+"'",
@@ -90,11 +105,7 @@ func BenchmarkExport(b *testing.B) {
 	b.Logf("generated %d gold.fact_forecast rows (%d days x %d items x %d sites x %d sources) in %s",
 		nrows, days, items, sites, sources, time.Since(start).Round(time.Second))
 
-	cols := make([]string, 0, 14)
-	for _, c := range exportedTables(b)[indexOf(b, "fact_forecast")].cols {
-		cols = append(cols, c.name)
-	}
-	selectAll := "SELECT " + strings.Join(cols, ", ") + " FROM gold.fact_forecast"
+	selectAll := "SELECT * FROM gold.fact_forecast"
 	psqlRead := func(to string) time.Duration {
 		t0 := time.Now()
 		out, err := exec.Command(psql, db.URL, "-X", "-q", "-c", `\copy (`+selectAll+`) TO '`+to+`'`).CombinedOutput()
@@ -134,9 +145,20 @@ func BenchmarkExport(b *testing.B) {
 
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		// Alternate the two readers and take the median of the pairs' ratios:
+		// one slow or lucky run on shared cores must not decide.
 		psqlRead("/dev/null") // warm the cache for both readers
-		psqlWall := psqlRead("/dev/null")
-		fullWall, fullRSS, full := export("--full")
+		var ratios, psqlWalls, fullWalls []float64
+		var fullRSS int64
+		var full Result
+		for p := 0; p < pairs; p++ {
+			pw := psqlRead("/dev/null")
+			fw, rss, res := export("--full")
+			ratios = append(ratios, fw.Seconds()/pw.Seconds())
+			psqlWalls, fullWalls = append(psqlWalls, pw.Seconds()), append(fullWalls, fw.Seconds())
+			fullRSS, full = max(fullRSS, rss), res
+		}
+		psqlWall, fullWall := median(psqlWalls), median(fullWalls)
 		// One new day: rows, then the change log row a refresh would write.
 		next := first.AddDate(0, 0, days)
 		gen(next, next)
@@ -156,27 +178,48 @@ func BenchmarkExport(b *testing.B) {
 		}
 		b.StartTimer()
 
-		ratio := fullWall.Seconds() / psqlWall.Seconds()
-		incRatio := incWall.Seconds() / fullWall.Seconds()
+		ratio := median(ratios)
+		incRatio := incWall.Seconds() / fullWall
 		sizeRatio := float64(pqBytes) / float64(csvBytes.n)
 		peak := max(fullRSS, incRSS)
+		const rssGoal = 256 << 20
 		b.ReportMetric(float64(nrows), "rows")
-		b.ReportMetric(psqlWall.Seconds(), "psql_read_s")
-		b.ReportMetric(fullWall.Seconds(), "full_export_s")
+		b.ReportMetric(psqlWall, "psql_read_s")
+		b.ReportMetric(fullWall, "full_export_s")
 		b.ReportMetric(ratio, "full/psql")
 		b.ReportMetric(incWall.Seconds(), "incremental_s")
 		b.ReportMetric(incRatio, "incremental/full")
 		b.ReportMetric(sizeRatio, "parquet/csv")
 		b.ReportMetric(float64(peak)/(1<<20), "peak_rss_MiB")
-		b.Logf("rows %d, partition-by %s: %d files, row groups of at most %d rows", nrows, partBy, len(m.Files), DefaultRowGroupRows)
-		b.Logf("psql \\copy read       %8.2f s", psqlWall.Seconds())
-		b.Logf("full export           %8.2f s  = %.2fx psql (target <= 1.5x) %s", fullWall.Seconds(), ratio, verdict(ratio <= 1.5))
-		b.Logf("incremental (1 day)   %8.2f s  = %.1f%% of full (target <= 5%%) %s", incWall.Seconds(), 100*incRatio, verdict(incRatio <= 0.05))
-		b.Logf("Parquet %d bytes, CSV %d bytes = %.3fx (target <= 0.25x) %s", pqBytes, csvBytes.n, sizeRatio, verdict(sizeRatio <= 0.25))
-		b.Logf("peak RSS full %.1f MiB, incremental %.1f MiB (target < 200 MiB) %s",
-			float64(fullRSS)/(1<<20), float64(incRSS)/(1<<20), verdict(peak < 200<<20))
+		b.Logf("rows %d (%d days x %d items x %d sites x %d sources), --partition-by %s: %s, %d files (%s), row groups of at most %d rows",
+			nrows, days, items, sites, sources, partBy, m.PartitionBy, len(m.Files), m.PartitionRule, DefaultRowGroupRows)
+		b.Logf("psql \\copy (%s) TO /dev/null %8.2f s (median of %d)", selectAll, psqlWall, pairs)
+		b.Logf("full export           %8.2f s  = %.2fx psql, median of %d alternated pairs %s (goal <= 1.0x) %s",
+			fullWall, ratio, pairs, fmtRatios(ratios), verdict(ratio <= 1.0))
+		b.Logf("incremental (1 day)   %8.2f s  = %.1f%% of full (it rewrites the partition of the new day: %d files)",
+			incWall.Seconds(), 100*incRatio, inc.FilesWritten)
+		b.Logf("Parquet %d bytes, CSV %d bytes = %.3fx (goal <= 0.25x) %s", pqBytes, csvBytes.n, sizeRatio, verdict(sizeRatio <= 0.25))
+		b.Logf("peak RSS full %.1f MiB, incremental %.1f MiB (goal <= 256 MiB whatever the size) %s",
+			float64(fullRSS)/(1<<20), float64(incRSS)/(1<<20), verdict(peak <= rssGoal))
 		b.Logf("full: %s", fmt.Sprintf("%d files, %d rows, %d bytes", full.FilesWritten, full.RowsWritten, full.BytesWritten))
 	}
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func fmtRatios(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.2f", x)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 func verdict(ok bool) string {

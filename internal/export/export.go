@@ -7,45 +7,66 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/internal/pglock"
+	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
 // Defaults of Options.
 const (
 	DefaultTo             = "exports"
-	DefaultPartitionBy    = "day"
+	DefaultPartitionBy    = grainAuto
 	DefaultCompression    = "snappy"
 	DefaultRowGroupRows   = 128 * 1024
 	DefaultMaxRowsPerFile = 5_000_000
 	DefaultWorkers        = 2
+	// DefaultBronzeRetentionDays is how long bronze stays in the lake, and
+	// raw API bodies and rejected-row texts in PostgreSQL (the plan's 90
+	// days).
+	DefaultBronzeRetentionDays = 90
 )
 
-// Layer is the warehouse layer the exporter writes.
-const Layer = "gold"
+// Layers are the lake's layers in data-flow order.
+var Layers = []string{"bronze", "silver", "gold"}
+
+// DefaultLayers is what an export writes unless told otherwise.
+var DefaultLayers = []string{"gold"}
+
+// bronzeMeta are the meta tables published with bronze, so that every
+// bronze row traces back to its load and the rejected rows are kept too.
+var bronzeMeta = []string{"loads", "rejected_rows"}
 
 // ErrBusy is returned when another export to the same target is running.
 var ErrBusy = errors.New("another export to this target is running")
 
 // Options of one export run. Zero values take the defaults.
 type Options struct {
-	// To is a folder or s3://bucket/prefix (s3:// alone: bucket nova-gold).
+	// To is a folder or s3://bucket/prefix; s3:// alone means one bucket per
+	// layer (Buckets, default nova-bronze, nova-silver, nova-gold).
 	To string
-	// Tables are gold table names ("fact_forecast" or "gold.fact_forecast");
-	// empty means every gold table and materialized view of the registry
-	// (views only when named).
+	// Layers to export: bronze, silver, gold (default gold). With Tables,
+	// they are where unqualified names are looked up; a qualified name
+	// ("bronze.ml_forecasts") selects its own layer.
+	Layers []string
+	// Tables restricts the export to some tables ("fact_forecast",
+	// "gold.fact_forecast", "bronze.ml_forecasts", "meta.loads"); empty
+	// means every table of each layer: bronze tables with meta.loads and
+	// meta.rejected_rows, every silver table and view, gold tables (gold
+	// views only when named).
 	Tables []string
 	// Full rewrites every partition instead of the changed ones.
 	Full bool
-	// PartitionBy is day (date=YYYY-MM-DD folders) or month (month=YYYY-MM).
+	// PartitionBy is auto (the file-size rule), day, month or none.
 	PartitionBy string
+	// MinRowsPerFile is the file-size rule's target (auto): the finest grain
+	// whose partitions average at least this many rows.
+	MinRowsPerFile int64
 	// Compression is snappy or zstd.
 	Compression string
 	// RowGroupRows is the number of rows per Parquet row group.
@@ -55,20 +76,46 @@ type Options struct {
 	// Workers is how many partitions are read and written at once, each on
 	// its own connection sharing the run's snapshot (default 2).
 	Workers int
+	// Buckets names the bucket of each layer for s3:// alone.
+	Buckets map[string]string
+	// BronzeRetentionDays: bronze loads older than this many days leave the
+	// lake, and their raw API bodies and rejected-row texts are pruned from
+	// PostgreSQL once a verified export holds them (0: the default, 90;
+	// negative: keep everything).
+	BronzeRetentionDays int
+	// RetentionLockWait is how long the prune waits for another one holding
+	// the retention lock (default one minute); the next run prunes what
+	// this one could not.
+	RetentionLockWait time.Duration
 	// S3 overrides the AWS_* environment for s3:// targets.
 	S3 *S3Config
+	// Progress draws each table's partitions on a terminal (nil: none).
+	Progress *progress.Reporter
 
+	// now is the clock of the retention (tests); nil means time.Now.
+	now func() time.Time
 	// readMode forces how full exports of partitioned tables read (tests):
-	// "range" or "spill"; "" decides from the table's statistics.
+	// "range", "direct" or "spill"; "" decides from the table's statistics.
 	readMode string
+	// chunkBlocks overrides spillChunkBlocks (tests).
+	chunkBlocks int64
 }
 
-func (o *Options) normalize(reg *registry.Registry) ([]*registry.Table, error) {
+// selection is what a run exports: tables by layer, in Layers order.
+type selection struct {
+	layers []string
+	tables map[string][]*tableSchema
+}
+
+func (o *Options) normalize(reg *registry.Registry) (*selection, error) {
 	if o.To == "" {
 		o.To = DefaultTo
 	}
 	if o.PartitionBy == "" {
 		o.PartitionBy = DefaultPartitionBy
+	}
+	if o.MinRowsPerFile == 0 {
+		o.MinRowsPerFile = DefaultMinRowsPerFile
 	}
 	if o.Compression == "" {
 		o.Compression = DefaultCompression
@@ -82,52 +129,137 @@ func (o *Options) normalize(reg *registry.Registry) ([]*registry.Table, error) {
 	if o.Workers == 0 {
 		o.Workers = DefaultWorkers
 	}
+	if o.BronzeRetentionDays == 0 {
+		o.BronzeRetentionDays = DefaultBronzeRetentionDays
+	}
+	if o.RetentionLockWait == 0 {
+		o.RetentionLockWait = time.Minute
+	}
 	switch o.PartitionBy {
-	case "day", "month":
+	case grainAuto, grainDay, grainMonth, grainNone:
 	default:
-		return nil, fmt.Errorf("partition-by must be day or month, not %q", o.PartitionBy)
+		return nil, fmt.Errorf("partition-by must be auto, day, month or none, not %q", o.PartitionBy)
 	}
 	switch o.Compression {
 	case "snappy", "zstd":
 	default:
 		return nil, fmt.Errorf("compression must be snappy or zstd, not %q", o.Compression)
 	}
-	if o.RowGroupRows < 1 || o.MaxRowsPerFile < 1 || o.Workers < 1 {
-		return nil, errors.New("row group rows, max rows per file and workers must be positive")
+	if o.RowGroupRows < 1 || o.MaxRowsPerFile < 1 || o.Workers < 1 || o.MinRowsPerFile < 1 {
+		return nil, errors.New("row group rows, min and max rows per file and workers must be positive")
 	}
-	var known []string
-	var defaults []string
+	for l, b := range o.Buckets {
+		if !slices.Contains(Layers, l) {
+			return nil, fmt.Errorf("bucket for %q: not a layer (want %s)", l, strings.Join(Layers, ", "))
+		}
+		if b == "" {
+			return nil, fmt.Errorf("bucket for %s: empty name", l)
+		}
+	}
+	given := map[string]bool{}
+	for _, l := range o.Layers {
+		l = strings.TrimSpace(l)
+		if !slices.Contains(Layers, l) {
+			return nil, fmt.Errorf("layer %q: want %s", l, strings.Join(Layers, ", "))
+		}
+		given[l] = true
+	}
+
+	// Every exportable table, by layer.
+	all := map[string][]*registry.Table{}
+	defaults := map[string][]*registry.Table{}
 	for _, t := range reg.Tables() {
-		if t.Layer == Layer {
-			known = append(known, t.Name)
-			if t.Kind != "view" {
-				defaults = append(defaults, t.Name)
+		switch t.Layer {
+		case "bronze", "silver", "gold":
+			all[t.Layer] = append(all[t.Layer], t)
+			if t.Layer != "gold" || t.Kind == "" || t.Kind == "table" {
+				defaults[t.Layer] = append(defaults[t.Layer], t)
 			}
 		}
 	}
-	if len(o.Tables) == 0 {
-		o.Tables = defaults
+	for _, n := range bronzeMeta {
+		if t, ok := reg.Table("meta", n); ok {
+			all["bronze"] = append(all["bronze"], t)
+			defaults["bronze"] = append(defaults["bronze"], t)
+		}
 	}
-	var out []*registry.Table
+	lookup := func(layer, name string) *registry.Table {
+		for _, t := range all[layer] {
+			if t.Name == name {
+				return t
+			}
+		}
+		return nil
+	}
+	picked := map[string][]*registry.Table{}
 	seen := map[string]bool{}
-	for _, name := range o.Tables {
-		n := strings.TrimSpace(name)
-		if layer, rest, ok := strings.Cut(n, "."); ok {
-			if layer != Layer {
-				return nil, fmt.Errorf("table %q: only %s tables are exported", name, Layer)
+	for _, raw := range o.Tables {
+		n := strings.TrimSpace(raw)
+		if n == "" {
+			continue
+		}
+		var layer string
+		var t *registry.Table
+		if l, rest, ok := strings.Cut(n, "."); ok {
+			if l == "meta" {
+				l = "bronze"
 			}
-			n = rest
+			if !slices.Contains(Layers, l) {
+				return nil, fmt.Errorf("table %q: layer %q is not exported (want %s)", raw, l, strings.Join(Layers, ", "))
+			}
+			layer, t = l, lookup(l, rest)
+		} else {
+			// Unqualified: in the given layers, else gold.
+			search := o.Layers
+			if len(search) == 0 {
+				search = DefaultLayers
+			}
+			for _, l := range Layers {
+				if slices.Contains(search, l) {
+					if t = lookup(l, n); t != nil {
+						layer = l
+						break
+					}
+				}
+			}
 		}
-		t, ok := reg.Table(Layer, n)
-		if !ok {
-			return nil, fmt.Errorf("table %q is not a %s table of the schema registry (known: %s)", name, Layer, strings.Join(known, ", "))
+		if t == nil {
+			var known []string
+			for _, l := range Layers {
+				for _, kt := range all[l] {
+					known = append(known, kt.Qualified())
+				}
+			}
+			return nil, fmt.Errorf("table %q is not an exported table of the schema registry (known: %s)", raw, strings.Join(known, ", "))
 		}
-		if !seen[n] {
-			seen[n] = true
-			out = append(out, t)
+		if !seen[layer+"."+t.Name] {
+			seen[layer+"."+t.Name] = true
+			picked[layer] = append(picked[layer], t)
 		}
 	}
-	return out, nil
+	sel := &selection{tables: map[string][]*tableSchema{}}
+	for _, l := range Layers {
+		var tables []*registry.Table
+		switch {
+		case len(o.Tables) > 0:
+			tables = picked[l]
+		case given[l] || (len(given) == 0 && slices.Contains(DefaultLayers, l)):
+			tables = defaults[l]
+		}
+		if len(tables) == 0 && (len(o.Tables) > 0 || !given[l]) {
+			continue
+		}
+		sel.layers = append(sel.layers, l)
+		for _, t := range tables {
+			ts, err := buildSchema(t, l)
+			if err != nil {
+				return nil, err
+			}
+			sel.tables[l] = append(sel.tables[l], ts)
+		}
+	}
+	o.Layers = sel.layers
+	return sel, nil
 }
 
 // Validate checks opts against reg without connecting anywhere: the
@@ -135,45 +267,50 @@ func (o *Options) normalize(reg *registry.Registry) ([]*registry.Table, error) {
 func Validate(reg *registry.Registry, opts Options) error {
 	o := opts
 	o.Tables = append([]string(nil), opts.Tables...)
-	tables, err := o.normalize(reg)
-	if err != nil {
+	o.Layers = append([]string(nil), opts.Layers...)
+	if _, err := o.normalize(reg); err != nil {
 		return err
 	}
-	if err := checkTarget(o.To); err != nil {
-		return err
-	}
-	for _, t := range tables {
-		if _, err := buildSchema(t); err != nil {
-			return err
-		}
-	}
-	return nil
+	return checkTarget(o.To)
 }
 
 // Result summarises an export run.
 type Result struct {
-	RunID        int64         `json:"run_id"`
-	Target       string        `json:"target"`
-	Full         bool          `json:"full"`
-	PartitionBy  string        `json:"partition_by"`
-	Compression  string        `json:"compression"`
-	Tables       []TableResult `json:"tables"`
-	FilesWritten int           `json:"files_written"`
-	FilesKept    int           `json:"files_kept"`
-	FilesRemoved int           `json:"files_removed"`
-	RowsWritten  int64         `json:"rows_written"`
-	BytesWritten int64         `json:"bytes_written"`
-	Duration     time.Duration `json:"-"`
-	DurationMS   int64         `json:"duration_ms"`
+	RunID        int64          `json:"run_id"`
+	Target       string         `json:"target"`
+	Full         bool           `json:"full"`
+	PartitionBy  string         `json:"partition_by"`
+	Compression  string         `json:"compression"`
+	Layers       []LayerResult  `json:"layers"`
+	Tables       []TableResult  `json:"tables"`
+	FilesWritten int            `json:"files_written"`
+	FilesKept    int            `json:"files_kept"`
+	FilesRemoved int            `json:"files_removed"`
+	RowsWritten  int64          `json:"rows_written"`
+	BytesWritten int64          `json:"bytes_written"`
+	Retention    *RetentionInfo `json:"retention,omitempty"`
+	Duration     time.Duration  `json:"-"`
+	DurationMS   int64          `json:"duration_ms"`
+}
+
+// LayerResult is what an export did to one layer.
+type LayerResult struct {
+	Layer string `json:"layer"`
+	// Manifest is the layer manifest readers must trust.
+	Manifest string `json:"manifest"`
+	// Published is false when nothing changed (the layer manifest was kept).
+	Published bool `json:"published"`
 }
 
 // TableResult is what an export did to one table.
 type TableResult struct {
 	Table string `json:"table"`
+	Layer string `json:"layer"`
 	// Mode is full (every partition rewritten), incremental (changed
 	// partitions only) or unchanged (nothing changed since the last export).
 	Mode              string   `json:"mode"`
 	Reason            string   `json:"reason,omitempty"`
+	PartitionBy       string   `json:"partition_by"`
 	PartitionsWritten []string `json:"partitions_written"`
 	PartitionsRemoved []string `json:"partitions_removed"`
 	FilesWritten      int      `json:"files_written"`
@@ -185,10 +322,11 @@ type TableResult struct {
 	Files             int      `json:"files"`
 	LastChangeID      int64    `json:"last_change_id"`
 	Manifest          string   `json:"manifest"`
+	Glob              string   `json:"glob"`
 	DurationMS        int64    `json:"duration_ms"`
 }
 
-// Exporter exports gold tables to Parquet.
+// Exporter exports the lake's layers to Parquet.
 type Exporter struct {
 	pool *pgxpool.Pool
 	reg  *registry.Registry
@@ -203,26 +341,44 @@ func New(pool *pgxpool.Pool, reg *registry.Registry, log *slog.Logger) *Exporter
 	return &Exporter{pool: pool, reg: reg, log: log}
 }
 
-// Run exports the tables of opts. Every table is published atomically; a
-// failed or interrupted run leaves each table's previous export intact.
+func (o *Options) clock() time.Time {
+	if o.now != nil {
+		return o.now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// cutoff is the first instant whose loads bronze keeps: midnight UTC of
+// the oldest of the last BronzeRetentionDays days (nil: keep everything).
+func (o *Options) cutoff(now time.Time) *time.Time {
+	if o.BronzeRetentionDays < 0 {
+		return nil
+	}
+	d := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1-o.BronzeRetentionDays)
+	return &d
+}
+
+// Run exports the tables of opts. Each layer is published atomically: its
+// readers see the previous export of every table or the new one, never a
+// mix; a failed or interrupted run leaves the previous export intact.
 func (e *Exporter) Run(ctx context.Context, opts Options) (res Result, err error) {
 	start := time.Now()
-	tables, err := opts.normalize(e.reg)
+	sel, err := opts.normalize(e.reg)
 	if err != nil {
 		return res, err
 	}
-	schemas := make([]*tableSchema, len(tables))
-	for i, t := range tables {
-		if schemas[i], err = buildSchema(t); err != nil {
-			return res, err
-		}
+	now := opts.clock()
+	so := s3Options{cfg: opts.S3, buckets: opts.Buckets}
+	if opts.BronzeRetentionDays > 0 {
+		so.tags = map[string]map[string]string{"bronze": {retentionTagKey: retentionTagValue}}
 	}
-	tgt, err := openTarget(ctx, opts.To, s3Options{cfg: opts.S3})
+	tgt, err := openTarget(ctx, opts.To, so)
 	if err != nil {
 		return res, err
 	}
 	defer tgt.Close()
-	res = Result{Target: tgt.String(), Full: opts.Full, PartitionBy: opts.PartitionBy, Compression: opts.Compression}
+	res = Result{Target: tgt.String(), Full: opts.Full, PartitionBy: opts.PartitionBy, Compression: opts.Compression,
+		Layers: []LayerResult{}, Tables: []TableResult{}}
 
 	// The control connection holds the target's lock for the whole run and
 	// records the run in meta.
@@ -236,9 +392,11 @@ func (e *Exporter) Run(ctx context.Context, opts Options) (res Result, err error
 	defer held.Release(ctx)
 	ctl := held.Conn()
 
-	names := make([]string, len(tables))
-	for i, t := range tables {
-		names[i] = t.Qualified()
+	var names []string
+	for _, l := range sel.layers {
+		for _, ts := range sel.tables[l] {
+			names = append(names, ts.table.Qualified())
+		}
 	}
 	// Runs of this target still marked running died without finishing: we
 	// hold the lock they held.
@@ -246,11 +404,12 @@ func (e *Exporter) Run(ctx context.Context, opts Options) (res Result, err error
 		error = 'interrupted: the process ended before the run finished' WHERE target = $1 AND status = 'running'`, tgt.String()); err != nil {
 		return res, fmt.Errorf("export: meta.export_runs: %w", err)
 	}
-	if err := ctl.QueryRow(ctx, `INSERT INTO meta.export_runs (target, full_export, partition_by, compression, tables)
-		VALUES ($1, $2, $3, $4, $5) RETURNING run_id`, tgt.String(), opts.Full, opts.PartitionBy, opts.Compression, names).Scan(&res.RunID); err != nil {
+	if err := ctl.QueryRow(ctx, `INSERT INTO meta.export_runs (target, full_export, partition_by, compression, tables, layers)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING run_id`, tgt.String(), opts.Full, opts.PartitionBy, opts.Compression, names, sel.layers).Scan(&res.RunID); err != nil {
 		return res, fmt.Errorf("export: meta.export_runs: %w", err)
 	}
-	e.log.Info("export started", "export_run_id", res.RunID, "target", tgt.String(), "tables", names,
+	log := e.log.With("export_run_id", res.RunID)
+	log.Info("export started", "target", tgt.String(), "layers", sel.layers, "tables", names,
 		"full", opts.Full, "partition_by", opts.PartitionBy, "compression", opts.Compression)
 	defer func() {
 		res.Duration = time.Since(start)
@@ -259,308 +418,87 @@ func (e *Exporter) Run(ctx context.Context, opts Options) (res Result, err error
 		if err != nil {
 			status, msg = "failed", err.Error()
 		}
+		var pruned, cleared int64
+		if res.Retention != nil {
+			pruned, cleared = res.Retention.RawResponsesDeleted, res.Retention.RejectedRowsCleared
+		}
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_, uerr := ctl.Exec(uctx, `UPDATE meta.export_runs SET status = $2, error = NULLIF($3, ''), finished_at = now(),
-			files_written = $4, files_removed = $5, rows_written = $6, bytes_written = $7 WHERE run_id = $1`,
-			res.RunID, status, msg, res.FilesWritten, res.FilesRemoved, res.RowsWritten, res.BytesWritten)
+			files_written = $4, files_removed = $5, rows_written = $6, bytes_written = $7,
+			raw_responses_pruned = $8, rejected_rows_pruned = $9 WHERE run_id = $1`,
+			res.RunID, status, msg, res.FilesWritten, res.FilesRemoved, res.RowsWritten, res.BytesWritten, pruned, cleared)
 		if uerr != nil && err == nil {
 			err = fmt.Errorf("export: record the run in meta.export_runs: %w", uerr)
 		}
 		if err != nil {
-			e.log.Error("export failed", "export_run_id", res.RunID, "target", tgt.String(), "err", err)
+			log.Error("export failed", "target", tgt.String(), "err", err, "duration_ms", res.DurationMS)
 			return
 		}
-		e.log.Info("export finished", "export_run_id", res.RunID, "target", tgt.String(), "files_written", res.FilesWritten,
+		log.Info("export finished", "target", tgt.String(), "files_written", res.FilesWritten,
 			"files_kept", res.FilesKept, "files_removed", res.FilesRemoved, "rows_written", res.RowsWritten,
-			"bytes_written", res.BytesWritten, "duration_ms", res.Duration.Milliseconds())
+			"bytes_written", res.BytesWritten, "duration_ms", res.DurationMS)
 	}()
 
 	if err := tgt.Prepare(ctx); err != nil {
 		return res, err
 	}
+	defer func() {
+		if ferr := tgt.Finish(); ferr != nil && err == nil {
+			err = ferr
+		}
+	}()
 	snap, err := e.openSnapshot(ctx, ctl, opts.Workers)
 	if err != nil {
 		return res, err
 	}
 	defer snap.close()
 
-	for _, ts := range schemas {
-		tr, err := e.exportTable(ctx, ctl, snap, tgt, ts, opts, res.RunID)
+	run := &runState{e: e, log: log, ctl: ctl, snap: snap, tgt: tgt, opts: opts, runID: res.RunID, now: now,
+		version: fmt.Sprintf("%s-r%d", now.Format("20060102T150405Z"), res.RunID)}
+	roots := map[string]layerRoot{}
+	for _, l := range sel.layers {
+		lr, err := tgt.Layer(ctx, l)
 		if err != nil {
 			return res, err
 		}
-		res.Tables = append(res.Tables, tr)
-		res.FilesWritten += tr.FilesWritten
-		res.FilesKept += tr.FilesKept
-		res.FilesRemoved += tr.FilesRemoved
-		res.RowsWritten += tr.RowsWritten
-		res.BytesWritten += tr.BytesWritten
+		roots[l] = lr
+		lres, trs, err := run.exportLayer(ctx, lr, l, sel.tables[l])
+		res.Tables = append(res.Tables, trs...)
+		for _, tr := range trs {
+			res.FilesWritten += tr.FilesWritten
+			res.FilesKept += tr.FilesKept
+			res.FilesRemoved += tr.FilesRemoved
+			res.RowsWritten += tr.RowsWritten
+			res.BytesWritten += tr.BytesWritten
+		}
+		if err != nil {
+			return res, err
+		}
+		res.Layers = append(res.Layers, lres)
+	}
+	snap.close()
+	if lr, ok := roots["bronze"]; ok && opts.BronzeRetentionDays > 0 {
+		info, err := e.applyRetention(ctx, log, tgt, lr, opts, now)
+		res.Retention = info
+		if err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
 
-// exportState is a row of meta.export_tables.
-type exportState struct {
-	lastChangeID   int64
-	manifestSHA256 string
-}
-
-// exportTable publishes one table: decides what to rewrite, writes it,
-// commits it at the target and records the new state.
-func (e *Exporter) exportTable(ctx context.Context, ctl *pgxpool.Conn, snap *snapshot, tgt target, ts *tableSchema, opts Options, runID int64) (TableResult, error) {
-	start := time.Now()
-	q := ts.table.Qualified()
-	tr := TableResult{Table: q, Manifest: tgt.Location(ts.table.Layer, ts.table.Name),
-		PartitionsWritten: []string{}, PartitionsRemoved: []string{}}
-	partBy := opts.PartitionBy
-	if !ts.partitioned {
-		partBy = "none"
-	}
-
-	base, raw, err := tgt.ReadManifest(ctx, ts.table.Layer, ts.table.Name)
-	switch {
-	case errors.Is(err, errUnreadableManifest):
-		// Replaced by a full export.
-		e.log.Warn("unreadable manifest: exporting the whole table", "table", q, "err", err)
-		base, raw = nil, nil
-	case err != nil:
-		return tr, fmt.Errorf("export %s: %w", q, err)
-	}
-	var state *exportState
-	var st exportState
-	err = ctl.QueryRow(ctx, `SELECT last_change_id, manifest_sha256 FROM meta.export_tables WHERE target = $1 AND table_name = $2`,
-		tgt.String(), q).Scan(&st.lastChangeID, &st.manifestSHA256)
-	switch {
-	case err == nil:
-		state = &st
-	case errors.Is(err, pgx.ErrNoRows):
-	default:
-		return tr, fmt.Errorf("export %s: meta.export_tables: %w", q, err)
-	}
-	if err := snap.tx.QueryRow(ctx, `SELECT coalesce(max(change_id), 0) FROM meta.gold_changes WHERE table_name = $1`, q).Scan(&tr.LastChangeID); err != nil {
-		return tr, fmt.Errorf("export %s: meta.gold_changes: %w", q, err)
-	}
-
-	// Decide between a full and an incremental export.
-	reason := ""
-	switch {
-	case opts.Full:
-		reason = "--full"
-	case ts.table.Kind == "view":
-		reason = "views are not in meta.gold_changes: always exported in full"
-	case state == nil:
-		reason = "first export of the table to this target"
-	case base == nil:
-		reason = "the target has no manifest for the table"
-	case sha256Hex(raw) != state.manifestSHA256:
-		reason = "the manifest at the target is not the one meta.export_tables recorded"
-	case base.PartitionBy != partBy:
-		reason = fmt.Sprintf("partitioning changed from %s to %s", base.PartitionBy, partBy)
-	case base.Compression != opts.Compression:
-		reason = fmt.Sprintf("compression changed from %s to %s", base.Compression, opts.Compression)
-	case base.SchemaSHA256 != ts.sha256:
-		reason = "the table's columns changed in the schema registry"
-	case tr.LastChangeID < state.lastChangeID:
-		reason = "meta.gold_changes is behind the last export (restored database?)"
-	}
-	var changed map[string]bool // partition keys to rewrite; nil: all
-	if reason == "" {
-		windows, whole, err := changeWindows(ctx, snap.tx, q, state.lastChangeID, tr.LastChangeID)
-		if err != nil {
-			return tr, fmt.Errorf("export %s: %w", q, err)
-		}
-		switch {
-		case len(windows) == 0 && !whole:
-			tr.Mode = "unchanged"
-			tr.FilesKept, tr.Files, tr.Rows = len(base.Files), len(base.Files), base.Rows
-			tr.LastChangeID = state.lastChangeID
-			tr.DurationMS = time.Since(start).Milliseconds()
-			e.log.Info("table unchanged since the last export", "table", q, "last_change_id", state.lastChangeID)
-			return tr, nil
-		case whole:
-			reason = "a refresh rewrote the whole table"
-		case !ts.partitioned:
-			reason = "unpartitioned table changed"
-		default:
-			changed = partitionKeys(windows, partBy)
-		}
-	}
-	if changed == nil {
-		tr.Mode = "full"
-		tr.Reason = reason
-	} else {
-		tr.Mode = "incremental"
-	}
-
-	tx, err := tgt.Begin(ctx, ts.table.Layer, ts.table.Name, base)
-	if err != nil {
-		return tr, fmt.Errorf("export %s: %w", q, err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			tx.Abort()
-		}
-	}()
-
-	var files []ManifestFile
-	basePartitions := base.byPartition()
-	if changed != nil {
-		for _, f := range base.Files {
-			if changed[f.Partition] {
-				continue
-			}
-			if err := tx.Keep(ctx, f); err != nil {
-				return tr, fmt.Errorf("export %s: keep %s: %w", q, f.Path, err)
-			}
-			files = append(files, f)
-			tr.FilesKept++
-		}
-	}
-	keys := []string{}
-	switch {
-	case !ts.partitioned:
-		keys = []string{""}
-	case changed != nil:
-		for k := range changed {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-	}
-	fullPartitioned := ts.partitioned && changed == nil
-	w := &partitionWriter{ts: ts, opts: opts, partBy: partBy, log: e.log}
-	write := func(ctx context.Context, q pgx.Tx, key string) ([]ManifestFile, error) {
-		return w.write(ctx, q, tx, key)
-	}
-	if fullPartitioned {
-		// Full export of a partitioned table: range queries when its rows are
-		// stored in date order, else one sequential read into spill files.
-		clustered, err := dateClustered(ctx, snap.tx, ts)
-		if err != nil {
-			return tr, fmt.Errorf("export %s: %w", q, err)
-		}
-		if opts.readMode != "" {
-			clustered = opts.readMode == "range"
-		}
-		e.log.Debug("full export read plan", "table", q, "range_queries", clustered)
-		if clustered {
-			if keys, err = listPartitions(ctx, snap.tx, ts, partBy); err != nil {
-				return tr, fmt.Errorf("export %s: %w", q, err)
-			}
-		} else {
-			sp, spKeys, err := w.spillTable(ctx, snap.tx, tgt.TempDir())
-			if err != nil {
-				return tr, fmt.Errorf("export %s: %w", q, err)
-			}
-			defer sp.remove()
-			keys = spKeys
-			write = func(ctx context.Context, _ pgx.Tx, key string) ([]ManifestFile, error) {
-				r, err := sp.open(key, len(ts.cols))
-				if err != nil {
-					return nil, err
-				}
-				defer r.Close()
-				return w.writeRows(ctx, tx, key, r)
-			}
-		}
-	}
-	parts, err := snap.each(ctx, keys, write)
-	if err != nil {
-		return tr, fmt.Errorf("export %s: %w", q, err)
-	}
-	written := map[string]bool{}
-	for i, k := range keys {
-		pf := parts[i]
-		if len(pf) == 0 {
-			continue
-		}
-		written[k] = true
-		if k != "" {
-			tr.PartitionsWritten = append(tr.PartitionsWritten, k)
-		}
-		for _, f := range pf {
-			tr.FilesWritten++
-			tr.RowsWritten += f.Rows
-			tr.BytesWritten += f.Bytes
-		}
-		files = append(files, pf...)
-	}
-	for k, fs := range basePartitions {
-		if changed != nil && !changed[k] {
-			continue
-		}
-		tr.FilesRemoved += len(fs)
-		if k != "" && !written[k] {
-			tr.PartitionsRemoved = append(tr.PartitionsRemoved, k)
-		}
-	}
-	sort.Strings(tr.PartitionsRemoved)
-
-	m := &Manifest{
-		FormatVersion: ManifestVersion,
-		Table:         q,
-		ExportedAt:    time.Now().UTC().Truncate(time.Millisecond),
-		PartitionBy:   partBy,
-		Compression:   opts.Compression,
-		LastChangeID:  tr.LastChangeID,
-		LastLoadID:    snap.lastLoadID,
-		SchemaSHA256:  ts.sha256,
-		Schema:        ts.manifestCol,
-		Files:         files,
-	}
-	if files == nil {
-		m.Files = []ManifestFile{}
-	}
-	if ts.partitioned {
-		m.PartitionColumn = PartitionColumn
-	}
-	mb, err := m.Encode()
-	if err != nil {
-		return tr, fmt.Errorf("export %s: manifest: %w", q, err)
-	}
-	if err := tx.Commit(ctx, mb); err != nil {
-		return tr, fmt.Errorf("export %s: %w", q, err)
-	}
-	committed = true
-	tr.Rows, tr.Files = m.Rows, len(m.Files)
-	_, err = ctl.Exec(ctx, `INSERT INTO meta.export_tables AS t (target, table_name, last_change_id, last_load_id, partition_by,
-		compression, schema_sha256, manifest_sha256, files, rows, bytes, run_id, exported_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-		ON CONFLICT (target, table_name) DO UPDATE SET last_change_id = EXCLUDED.last_change_id,
-			last_load_id = EXCLUDED.last_load_id, partition_by = EXCLUDED.partition_by, compression = EXCLUDED.compression,
-			schema_sha256 = EXCLUDED.schema_sha256, manifest_sha256 = EXCLUDED.manifest_sha256, files = EXCLUDED.files,
-			rows = EXCLUDED.rows, bytes = EXCLUDED.bytes, run_id = EXCLUDED.run_id, exported_at = EXCLUDED.exported_at`,
-		tgt.String(), q, m.LastChangeID, m.LastLoadID, partBy, opts.Compression, ts.sha256, sha256Hex(mb),
-		len(m.Files), m.Rows, m.Bytes, runID, m.ExportedAt)
-	if err != nil {
-		// The export is published; the next run sees a manifest meta does not
-		// know and rewrites the table in full.
-		return tr, fmt.Errorf("export %s: published, but recording it in meta.export_tables failed: %w", q, err)
-	}
-	tr.DurationMS = time.Since(start).Milliseconds()
-	e.log.Info("table exported", "table", q, "mode", tr.Mode, "reason", tr.Reason,
-		"partitions_written", len(tr.PartitionsWritten), "partitions_removed", len(tr.PartitionsRemoved),
-		"files_written", tr.FilesWritten, "files_kept", tr.FilesKept, "files_removed", tr.FilesRemoved,
-		"rows_written", tr.RowsWritten, "bytes_written", tr.BytesWritten, "last_change_id", tr.LastChangeID,
-		"duration_ms", time.Since(start).Milliseconds())
-	return tr, nil
-}
-
-// dateClustered reports whether the table's rows are stored in date order
-// (PostgreSQL's statistics: correlation of the date column close to 1), so
-// that reading one partition touches only its own pages.
-func dateClustered(ctx context.Context, q pgx.Tx, ts *tableSchema) (bool, error) {
-	var corr *float64
-	err := q.QueryRow(ctx, `SELECT correlation FROM pg_stats WHERE schemaname = $1 AND tablename = $2 AND attname = $3`,
-		ts.table.Layer, ts.table.Name, PartitionColumn).Scan(&corr)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("pg_stats: %w", err)
-	}
-	return corr != nil && *corr > 0.9, nil
+// runState is what the steps of one run share.
+type runState struct {
+	e       *Exporter
+	log     *slog.Logger
+	ctl     *pgxpool.Conn
+	snap    *snapshot
+	tgt     target
+	opts    Options
+	runID   int64
+	now     time.Time
+	version string // names the table manifests this run writes on S3
 }
 
 func sha256Hex(b []byte) string {

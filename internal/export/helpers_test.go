@@ -85,6 +85,39 @@ SELECT d, c, 11.75, 0.52, 5.1, 5.2, jsonb_build_object('bcb_sgs:432', 11.75, 'ci
 FROM generate_series(@day0::date, @day0::date + @days - 1, interval '1 day') g(d), unnest(ARRAY['ALL', 'salvador', 'são luís']) c;
 `
 
+// seedDemandSQL fills the demand tables of issue 12: per item, site (with
+// the blank depot's '-1' and the item-level 'ALL') and day, units as part of
+// the key, lead times with NULLs, suppliers with accents.
+const seedDemandSQL = `
+INSERT INTO gold.fact_demand (date, item_id, site_id, unit, quantity, lines, requests, suppliers, lead_time_lines,
+       lead_time_days_avg, lead_time_days_max, load_id)
+SELECT d, 'FAMÍLIA_' || i, s, CASE WHEN i % 5 = 0 THEN 'CX' ELSE 'UN' END, ((i * 3 + extract(doy FROM d)::int) % 17) + 0.5,
+       1 + i % 3, 1 + i % 2, 1, CASE WHEN i % 4 = 0 THEN 0 ELSE 1 END,
+       CASE WHEN i % 4 = 0 THEN NULL ELSE (i % 9) + 0.25 END, CASE WHEN i % 4 = 0 THEN NULL ELSE i % 9 + 1 END, 70 + i % 3
+FROM generate_series(@day0::date, @day0::date + @days - 1, interval '1 day') g(d),
+     generate_series(1, @items) i, unnest(ARRAY['S1', '-1', 'ALL']) s
+WHERE (i + extract(doy FROM d)::int) % 3 <> 0;
+
+INSERT INTO gold.fact_demand_supplier (date, item_id, site_id, unit, supplier, quantity, lines, requests, lead_time_lines,
+       lead_time_days_avg, lead_time_days_max, load_id)
+SELECT date, item_id, site_id, unit, CASE WHEN lines % 2 = 0 THEN 'comercial são joão ltda' ELSE 'fornecedor ' || lines END,
+       quantity, lines, requests, lead_time_lines, lead_time_days_avg, lead_time_days_max, load_id
+FROM gold.fact_demand;
+
+INSERT INTO gold.dim_supplier (supplier, supplier_name, lines, items, quantity, first_purchase, last_purchase,
+       lead_time_lines, lead_time_days_median, lead_time_days_p90, negative_lead_time_lines)
+SELECT supplier, upper(supplier), sum(lines), count(DISTINCT item_id), sum(quantity), min(date),
+       CASE WHEN supplier LIKE 'comercial%' THEN NULL ELSE max(date) END, sum(lead_time_lines),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_time_days_avg), percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_time_days_avg), 0
+FROM gold.fact_demand_supplier GROUP BY supplier;
+
+INSERT INTO gold.agg_demand_rolling (date, item_id, site_id, unit, quantity, quantity_total_7d, quantity_avg_7d,
+       quantity_total_30d, quantity_avg_30d, quantity_total_30d_prev_year)
+SELECT date, item_id, site_id, unit, quantity, quantity * 7, quantity, quantity * 30, quantity,
+       CASE WHEN extract(day FROM date) > 15 THEN quantity * 29 END
+FROM gold.fact_demand;
+`
+
 type seed struct {
 	day0               time.Time
 	days, items, sites int
@@ -104,9 +137,14 @@ func seedGold(t testing.TB, pool *pgxpool.Pool, s seed) {
 	if _, err := pool.Exec(ctx, s.sql(seedSQL)); err != nil {
 		t.Fatalf("seed gold: %v", err)
 	}
-	if hasExternal(t, pool) {
+	if hasTable(t, pool, "fact_external_daily") {
 		if _, err := pool.Exec(ctx, s.sql(seedExternalSQL)); err != nil {
 			t.Fatalf("seed gold.fact_external_daily: %v", err)
+		}
+	}
+	if hasTable(t, pool, "fact_demand") {
+		if _, err := pool.Exec(ctx, s.sql(seedDemandSQL)); err != nil {
+			t.Fatalf("seed the gold demand tables: %v", err)
 		}
 	}
 	if _, err := pool.Exec(ctx, "ANALYZE"); err != nil {
@@ -114,13 +152,15 @@ func seedGold(t testing.TB, pool *pgxpool.Pool, s seed) {
 	}
 }
 
-func hasExternal(t testing.TB, pool *pgxpool.Pool) bool {
+// hasTable reports whether both the registry and the database have the
+// gold table.
+func hasTable(t testing.TB, pool *pgxpool.Pool, name string) bool {
 	reg := testRegistry(t)
-	if _, ok := reg.Table("gold", "fact_external_daily"); !ok {
+	if _, ok := reg.Table("gold", name); !ok {
 		return false
 	}
 	var ok bool
-	if err := pool.QueryRow(context.Background(), "SELECT to_regclass('gold.fact_external_daily') IS NOT NULL").Scan(&ok); err != nil {
+	if err := pool.QueryRow(context.Background(), "SELECT to_regclass('gold.' || $1) IS NOT NULL", name).Scan(&ok); err != nil {
 		t.Fatal(err)
 	}
 	return ok
@@ -168,7 +208,13 @@ func tableResult(t testing.TB, res Result, table string) TableResult {
 
 func readManifest(t testing.TB, root, table string) *Manifest {
 	t.Helper()
-	p := filepath.Join(root, "gold", table, ManifestName)
+	return readLayerTable(t, root, "gold", table)
+}
+
+// readFileManifest reads the table manifest file in the table's folder.
+func readFileManifest(t testing.TB, root, layer, table string) *Manifest {
+	t.Helper()
+	p := filepath.Join(root, layer, table, ManifestName)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -321,13 +367,17 @@ func renderFloat(f float64) string {
 
 // pgRows renders the rows of one partition as the Parquet side does, read
 // through pgx's own decoding (independent of the exporter's decoder).
-func pgRows(t testing.TB, pool *pgxpool.Pool, ts *tableSchema, where string, args ...any) [][]string {
+func pgRows(t testing.TB, pool *pgxpool.Pool, ts *tableSchema, fl *fileLayout, where string, args ...any) [][]string {
 	t.Helper()
-	exprs := make([]string, len(ts.cols))
+	var exprs []string
+	var cols []column
 	for i, c := range ts.cols {
-		exprs[i] = c.sqlExpr
+		if fl.leaf[i] >= 0 {
+			exprs = append(exprs, c.sqlExpr)
+			cols = append(cols, c)
+		}
 	}
-	q := fmt.Sprintf("SELECT %s FROM %s %s", strings.Join(exprs, ", "), ts.table.Qualified(), where)
+	q := fmt.Sprintf("SELECT %s FROM %s %s", strings.Join(exprs, ", "), ts.relation(), where)
 	if ts.orderBy != "" {
 		q += " ORDER BY " + ts.orderBy
 	}
@@ -344,7 +394,7 @@ func pgRows(t testing.TB, pool *pgxpool.Pool, ts *tableSchema, where string, arg
 		}
 		r := make([]string, len(vals))
 		for i, v := range vals {
-			r[i] = renderGo(ts.cols[i].regType, v)
+			r[i] = renderGo(cols[i].regType, v)
 		}
 		out = append(out, r)
 	}
@@ -373,6 +423,8 @@ func renderGo(regType string, v any) string {
 		return strconv.FormatBool(x)
 	case string:
 		return strconv.Quote(x)
+	case []byte:
+		return strconv.Quote(string(x))
 	case []any:
 		els := make([]string, len(x))
 		for i, e := range x {

@@ -10,6 +10,7 @@ import (
 // the repetition and definition levels of the table's schema.
 type rowEncoder struct {
 	ts    *tableSchema
+	fl    *fileLayout
 	elems [][]byte
 }
 
@@ -20,10 +21,21 @@ func (e *rowEncoder) encode(row parquet.Row, raw [][]byte, arena *[]byte) (_ par
 	for i := range e.ts.cols {
 		c := &e.ts.cols[i]
 		v := raw[i]
-		li := c.leaf
+		li := e.fl.leaf[i]
+		if li < 0 {
+			// Not stored (the partition date of day partitions): only its
+			// value for the manifest's statistics is read.
+			if i == e.ts.statsCol && v != nil {
+				if day, err = pgDate(v); err != nil {
+					return row, 0, false, fmt.Errorf("column %s: %w", c.name, err)
+				}
+				hasDay = true
+			}
+			continue
+		}
 		if c.list {
 			var err error
-			row, err = e.encodeList(row, c, v, arena)
+			row, err = e.encodeList(row, c, li, v, arena)
 			if err != nil {
 				return row, 0, false, fmt.Errorf("column %s: %w", c.name, err)
 			}
@@ -55,7 +67,7 @@ func (e *rowEncoder) encode(row parquet.Row, raw [][]byte, arena *[]byte) (_ par
 // encodeList writes a LIST<optional STRING> column: a NULL list (definition
 // level 0), an empty list (base), or one value per element with repetition
 // level 0 for the first and 1 for the others.
-func (e *rowEncoder) encodeList(row parquet.Row, c *column, v []byte, arena *[]byte) (parquet.Row, error) {
+func (e *rowEncoder) encodeList(row parquet.Row, c *column, leaf int, v []byte, arena *[]byte) (parquet.Row, error) {
 	base := 0
 	if c.nullable {
 		base = 1
@@ -64,7 +76,7 @@ func (e *rowEncoder) encodeList(row parquet.Row, c *column, v []byte, arena *[]b
 		if !c.nullable {
 			return row, fmt.Errorf("NULL in a column the registry declares NOT NULL")
 		}
-		return append(row, parquet.Value{}.Level(0, 0, c.leaf)), nil
+		return append(row, parquet.Value{}.Level(0, 0, leaf)), nil
 	}
 	elems, err := decodeTextArray(v, arena, e.elems)
 	if err != nil {
@@ -72,7 +84,7 @@ func (e *rowEncoder) encodeList(row parquet.Row, c *column, v []byte, arena *[]b
 	}
 	e.elems = elems
 	if len(elems) == 0 {
-		return append(row, parquet.Value{}.Level(0, base, c.leaf)), nil
+		return append(row, parquet.Value{}.Level(0, base, leaf)), nil
 	}
 	for j, el := range elems {
 		rep := 1
@@ -80,10 +92,10 @@ func (e *rowEncoder) encodeList(row parquet.Row, c *column, v []byte, arena *[]b
 			rep = 0
 		}
 		if el == nil {
-			row = append(row, parquet.Value{}.Level(rep, base+1, c.leaf))
+			row = append(row, parquet.Value{}.Level(rep, base+1, leaf))
 			continue
 		}
-		row = append(row, parquet.ByteArrayValue(el).Level(rep, base+2, c.leaf))
+		row = append(row, parquet.ByteArrayValue(el).Level(rep, base+2, leaf))
 	}
 	return row, nil
 }

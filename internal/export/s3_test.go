@@ -192,15 +192,19 @@ func TestMinIO(t *testing.T) {
 	cfg := srv.config(t)
 	to := "s3://nova-gold/warehouse/v1"
 
-	res, err := ex.Run(ctx, Options{To: to, S3: cfg})
+	res, err := ex.Run(ctx, Options{To: to, S3: cfg, PartitionBy: "day"})
 	if err != nil {
 		t.Fatalf("export to MinIO: %v\n%s", err, logs.String())
 	}
 	if res.Target != to {
 		t.Fatalf("target %q", res.Target)
 	}
-	if tr := tableResult(t, res, "gold.fact_forecast"); tr.Manifest != "s3://nova-gold/warehouse/v1/gold/fact_forecast/_manifest.json" || tr.Mode != "full" {
+	if tr := tableResult(t, res, "gold.fact_forecast"); !strings.HasPrefix(tr.Manifest, "s3://nova-gold/warehouse/v1/gold/fact_forecast/_manifests/") ||
+		tr.Mode != "full" || tr.Glob != "s3://nova-gold/warehouse/v1/gold/fact_forecast/**/*.parquet" {
 		t.Fatalf("fact_forecast: %+v", tr)
+	}
+	if len(res.Layers) != 1 || res.Layers[0].Manifest != "s3://nova-gold/warehouse/v1/gold/_manifest.json" || !res.Layers[0].Published {
+		t.Fatalf("layers: %+v", res.Layers)
 	}
 	c := srv.client(t)
 	dir := t.TempDir()
@@ -212,7 +216,7 @@ func TestMinIO(t *testing.T) {
 	d3 := day0.AddDate(0, 0, 3).Format(time.DateOnly)
 	execSQL(t, db, `UPDATE gold.fact_forecast SET actual = 1 WHERE date = $1`, d3)
 	execSQL(t, db, `INSERT INTO meta.gold_changes (table_name, date_from, date_to) VALUES ('gold.fact_forecast', $1, $1)`, d3)
-	res, err = ex.Run(ctx, Options{To: to, S3: cfg})
+	res, err = ex.Run(ctx, Options{To: to, S3: cfg, PartitionBy: "day"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,21 +234,40 @@ func TestMinIO(t *testing.T) {
 		t.Fatalf("%s missing", newPart)
 	}
 	for p, etag := range first {
-		if p == oldPart || p == "gold/fact_forecast/"+ManifestName {
-			continue
-		}
-		if second[p] != etag {
+		switch {
+		case p == oldPart || strings.HasPrefix(p, "gold/fact_forecast/_manifest"), p == "gold/fact_forecast/"+SuccessName, p == "gold/"+ManifestName:
+			// Rewritten or replaced.
+		case second[p] != etag:
 			t.Fatalf("%s was rewritten", p)
+		}
+	}
+	for p := range second {
+		if _, ok := first[p]; !ok && p != newPart && !strings.HasPrefix(p, "gold/fact_forecast/_manifests/") {
+			t.Fatalf("unexpected new object %s", p)
 		}
 	}
 	verifyExport(t, db.Pool, dir2, "day")
 
-	// s3:// alone uses the layer's bucket, created on first use.
-	if _, err := ex.Run(ctx, Options{To: "s3://", Tables: []string{"dim_site"}, S3: cfg}); err != nil {
+	// s3:// alone uses one bucket per layer, created on first use, with
+	// the layer's tables at its root; names are configurable.
+	res, err = ex.Run(ctx, Options{To: "s3://", Tables: []string{"dim_site"}, S3: cfg})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.StatObject(ctx, "nova-gold", "gold/dim_site/"+ManifestName, minio.StatObjectOptions{}); err != nil {
-		t.Fatalf("s3:// export: %v", err)
+	if res.Target != "s3://nova-bronze,nova-silver,nova-gold" || res.Layers[0].Manifest != "s3://nova-gold/_manifest.json" {
+		t.Fatalf("s3:// export: %+v", res)
+	}
+	for _, key := range []string{ManifestName, "dim_site/" + ManifestName, "dim_site/" + SuccessName} {
+		if _, err := c.StatObject(ctx, "nova-gold", key, minio.StatObjectOptions{}); err != nil {
+			t.Fatalf("s3:// export: %s: %v", key, err)
+		}
+	}
+	if _, err := ex.Run(ctx, Options{To: "s3://", Tables: []string{"dim_site"}, S3: cfg,
+		Buckets: map[string]string{"gold": "nova-corrente-gold"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StatObject(ctx, "nova-corrente-gold", "dim_site/"+ManifestName, minio.StatObjectOptions{}); err != nil {
+		t.Fatalf("--bucket gold=nova-corrente-gold: %v", err)
 	}
 	if strings.Contains(logs.String(), srv.secret) {
 		t.Fatal("the S3 secret key appears in the logs")

@@ -30,30 +30,72 @@ type column struct {
 	physical string // human-readable Parquet type for the manifest
 	sqlExpr  string
 	oids     []uint32 // PostgreSQL type OIDs the binary decoder accepts
-	leaf     int      // index of the (first) leaf column in the Parquet schema
 	list     bool
 	dec      decoder
 }
 
 // tableSchema is the Parquet layout of one registry table.
 type tableSchema struct {
-	table       *registry.Table
-	cols        []column
-	schema      *parquet.Schema
-	partitioned bool
-	dateCol     int // index in cols of the partition column, -1 when none
-	statsCol    int // index of the date column whose min/max the manifest records, -1 when none
-	orderBy     string
-	sha256      string
-	manifestCol []ManifestColumn
+	table *registry.Table
+	// layer is the lake layer the table is published in (meta.loads and
+	// meta.rejected_rows go to bronze), name its folder there.
+	layer    string
+	name     string
+	cols     []column
+	source   partSource
+	dateCol  int // index in cols of the partition date column (partByDate), -1 when none
+	loadCol  int // index in cols of the load id column (partByLoad), -1 when none
+	statsCol int // index of the date column whose min/max the manifest records, -1 when none
+	detect   changeDetect
+	orderBy  string
+	sha256   string
+	// manifestCol lists every registry column (schema_sha256 covers them).
+	manifestCol  []ManifestColumn
+	full, noDate *fileLayout
 }
 
-// ManifestColumn describes one column of an exported table in its manifest.
-type ManifestColumn struct {
-	Name     string `json:"name"`
-	Type     string `json:"type"`    // registry type
-	Parquet  string `json:"parquet"` // Parquet physical and logical type
-	Nullable bool   `json:"nullable"`
+// changeDetect says how an incremental export finds what changed.
+type changeDetect int
+
+const (
+	// detectChanges: the date windows of meta.gold_changes (gold tables).
+	detectChanges changeDetect = iota
+	// detectAlways: exported in full every time (gold views).
+	detectAlways
+	// detectLoads: the set of loads whose rows each partition holds
+	// (bronze rows never change once loaded).
+	detectLoads
+	// detectContent: a content checksum per partition computed by
+	// PostgreSQL (silver, meta.loads).
+	detectContent
+)
+
+// fileLayout is the set of columns stored in the files of one grain: day
+// partitions by date leave the date out (it is in the folder name).
+type fileLayout struct {
+	schema *parquet.Schema
+	leaf   []int // per column of cols: its leaf in the schema, -1 when not stored
+	cols   []ManifestColumn
+}
+
+// allows reports whether the table can be exported at grain: the columns
+// a reader infers from its folder names must not shadow columns of the
+// table (the partition date itself excepted).
+func (ts *tableSchema) allows(grain string) bool {
+	for _, pc := range partitionColumns(ts.source, grain) {
+		if c, ok := ts.table.Column(pc.Name); ok && (ts.dateCol < 0 || c.Name != ts.cols[ts.dateCol].name) {
+			return false
+		}
+	}
+	return true
+}
+
+// layout is the file layout of the table exported at grain.
+func (ts *tableSchema) layout(grain string) *fileLayout {
+	if ts.source == partByDate && grain == grainDay {
+		return ts.noDate
+	}
+	return ts.full
 }
 
 // PostgreSQL type OIDs of the binary formats the decoders read.
@@ -73,14 +115,14 @@ const (
 	oidVarcharArr  = 1015
 )
 
-// buildSchema maps a registry table to its Parquet schema. Dimension tables
-// (dim_*) and tables without a non-null date column are not partitioned.
-func buildSchema(t *registry.Table) (*tableSchema, error) {
-	ts := &tableSchema{table: t, dateCol: -1, statsCol: -1}
-	fields := make([]parquet.Field, 0, len(t.Columns))
-	leaf := 0
+// buildSchema maps a registry table, published in layer, to its Parquet
+// schemas. Bronze tables are partitioned by the day of their load (column
+// _load_id, or load_id for meta tables); silver and gold tables by their
+// date column, except dimensions (dim_*).
+func buildSchema(t *registry.Table, layer string) (*tableSchema, error) {
+	ts := &tableSchema{table: t, layer: layer, name: t.Name, dateCol: -1, loadCol: -1, statsCol: -1}
 	for i, c := range t.Columns {
-		col := column{name: c.Name, regType: c.Type, nullable: c.Nullable, leaf: leaf, sqlExpr: quoteIdent(c.Name)}
+		col := column{name: c.Name, regType: c.Type, nullable: c.Nullable, sqlExpr: quoteIdent(c.Name)}
 		var n parquet.Node
 		switch c.Type {
 		case "string":
@@ -137,21 +179,35 @@ func buildSchema(t *registry.Table) (*tableSchema, error) {
 		col.node = n
 		if c.Name == PartitionColumn && c.Type == "date" {
 			ts.statsCol = i
-			if !c.Nullable {
-				ts.dateCol = i
-			}
 		}
-		fields = append(fields, &namedField{Node: n, name: c.Name})
+		if (c.Name == "_load_id" || c.Name == "load_id") && c.Type == "int" && !c.Nullable && ts.loadCol < 0 {
+			ts.loadCol = i
+		}
 		ts.manifestCol = append(ts.manifestCol, ManifestColumn{Name: c.Name, Type: c.Type, Parquet: col.physical, Nullable: c.Nullable})
 		ts.cols = append(ts.cols, col)
-		leaf++
 	}
-	ts.partitioned = ts.dateCol >= 0 && !strings.HasPrefix(t.Name, "dim_")
-	if !ts.partitioned {
-		ts.dateCol = -1 // dimensions keep statsCol: their manifest still records min/max date
+	switch {
+	case layer == "bronze" && ts.loadCol >= 0:
+		ts.source = partByLoad
+	case layer != "bronze" && ts.statsCol >= 0 && !strings.HasPrefix(t.Name, "dim_"):
+		ts.source, ts.dateCol = partByDate, ts.statsCol
 	}
-	ts.schema = parquet.NewSchema(t.Name, &orderedGroup{fields: fields})
-	ts.orderBy = orderBy(t, ts.cols, ts.partitioned)
+	switch {
+	case layer == "gold" && t.Kind != "" && t.Kind != "table":
+		ts.detect = detectAlways
+	case layer == "gold":
+		ts.detect = detectChanges
+	case ts.source == partByLoad && t.Layer == "bronze" || t.Qualified() == "meta.rejected_rows":
+		ts.detect = detectLoads
+	default:
+		ts.detect = detectContent
+	}
+	ts.full = ts.fileLayout(-1)
+	ts.noDate = ts.full
+	if ts.source == partByDate {
+		ts.noDate = ts.fileLayout(ts.dateCol)
+	}
+	ts.orderBy = orderBy(t, ts.cols, ts.source != partNone)
 	b, err := json.Marshal(ts.manifestCol)
 	if err != nil {
 		return nil, err
@@ -159,6 +215,23 @@ func buildSchema(t *registry.Table) (*tableSchema, error) {
 	sum := sha256.Sum256(b)
 	ts.sha256 = hex.EncodeToString(sum[:])
 	return ts, nil
+}
+
+// fileLayout builds the Parquet schema of every column but skip (-1: all).
+func (ts *tableSchema) fileLayout(skip int) *fileLayout {
+	fl := &fileLayout{leaf: make([]int, len(ts.cols)), cols: []ManifestColumn{}}
+	fields := make([]parquet.Field, 0, len(ts.cols))
+	for i, c := range ts.cols {
+		if i == skip {
+			fl.leaf[i] = -1
+			continue
+		}
+		fl.leaf[i] = len(fields)
+		fields = append(fields, &namedField{Node: c.node, name: c.name})
+		fl.cols = append(fl.cols, ts.manifestCol[i])
+	}
+	fl.schema = parquet.NewSchema(ts.table.Name, &orderedGroup{fields: fields})
+	return fl
 }
 
 // dict makes a leaf dictionary-encoded: gold has few distinct strings, dates

@@ -108,34 +108,46 @@ func (s *snapshot) open(ctx context.Context) (pgx.Tx, error) {
 // returns the results in the order of keys. The first error stops it.
 func (s *snapshot) each(ctx context.Context, keys []string, fn func(context.Context, pgx.Tx, string) ([]ManifestFile, error)) ([][]ManifestFile, error) {
 	out := make([][]ManifestFile, len(keys))
-	n := min(s.workers, len(keys))
-	for len(s.txs) < n {
+	err := s.run(ctx, len(keys), func(ctx context.Context, tx pgx.Tx, i int) error {
+		files, err := fn(ctx, tx, keys[i])
+		out[i] = files
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// run calls fn(i) for i in [0, n) on up to s.workers transactions at once.
+// The first error stops it.
+func (s *snapshot) run(ctx context.Context, n int, fn func(context.Context, pgx.Tx, int) error) error {
+	workers := min(s.workers, n)
+	for len(s.txs) < workers {
 		if _, err := s.open(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	next := make(chan int)
-	errs := make(chan error, n)
+	errs := make(chan error, workers)
 	var wg sync.WaitGroup
-	for w := 0; w < n; w++ {
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(tx pgx.Tx) {
 			defer wg.Done()
 			for i := range next {
-				files, err := fn(ctx, tx, keys[i])
-				if err != nil {
+				if err := fn(ctx, tx, i); err != nil {
 					errs <- err
 					cancel()
 					return
 				}
-				out[i] = files
 			}
 		}(s.txs[w])
 	}
 feed:
-	for i := range keys {
+	for i := 0; i < n; i++ {
 		select {
 		case next <- i:
 		case <-ctx.Done():
@@ -146,13 +158,10 @@ feed:
 	wg.Wait()
 	select {
 	case err := <-errs:
-		return nil, err
+		return err
 	default:
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return ctx.Err()
 }
 
 func (s *snapshot) close() {

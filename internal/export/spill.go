@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/novacorrente/novawh/internal/progress"
 )
 
 // A full export of a partitioned table whose rows are not stored in date
@@ -44,82 +46,96 @@ type spillPart struct {
 	f    *os.File
 }
 
-// spillTable reads the whole table once and writes every row to the spill
-// file of its partition under tempDir. It returns the partition keys in
-// order.
-func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir string) (*spill, []string, error) {
+// spillTable reads the table (the blocks [lo, hi) of it when hi > 0: one
+// chunk of a parallel read) once and writes every row to the spill file of
+// its partition under tempDir; read counts the rows read (progress).
+// Spill files share the memory budget with the other chunks read at the
+// same time (share of them).
+func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir string, read *progress.Task, lo, hi int64, share int) (*spill, error) {
 	start := time.Now()
 	if err := os.MkdirAll(tempDir, 0o755); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	dir, err := os.MkdirTemp(tempDir, "spill-"+w.ts.table.Name+"-")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	sp := &spill{dir: dir, parts: map[string]*spillPart{}, bufCap: 256 << 10, maxOpen: openFileBudget()}
+	memory := spillMemory / max(1, share)
+	sp := &spill{dir: dir, parts: map[string]*spillPart{}, bufCap: 256 << 10, maxOpen: openFileBudget() / max(1, share)}
 	defer sp.closeFiles()
-	rows, err := w.query(ctx, q, "")
+	cond, args := "", []any{}
+	if hi > 0 {
+		cond, args = "ctid >= $1::tid AND ctid < $2::tid", []any{fmt.Sprintf("(%d,0)", lo), fmt.Sprintf("(%d,0)", hi)}
+	} else if lo > 0 {
+		cond, args = "ctid >= $1::tid", []any{fmt.Sprintf("(%d,0)", lo)}
+	}
+	rows, err := w.queryWhere(ctx, q, cond, args...)
 	if err != nil {
 		sp.remove()
-		return nil, nil, err
+		return nil, err
 	}
 	defer rows.Close()
 	dc := w.ts.dateCol
 	byDay := map[int32]*spillPart{}
+	var nullPart *spillPart
+	part := func(key string) *spillPart {
+		p := sp.parts[key]
+		if p == nil {
+			// Keep all buffers together within spillMemory: a buffer is
+			// flushed once it reaches bufCap, and allocated with room for a
+			// row beyond it so that appends do not reallocate it.
+			sp.bufCap = max(16<<10, min(256<<10, memory/(len(sp.parts)+1)))
+			p = &spillPart{path: filepath.Join(dir, key), buf: make([]byte, 0, sp.bufCap+8<<10)}
+			sp.parts[key] = p
+		}
+		return p
+	}
 	var n int64
 	for rows.Next() {
 		n++
-		raw := rows.RawValues()
-		day, err := pgDate(raw[dc])
-		if err != nil {
-			sp.remove()
-			return nil, nil, fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, PartitionColumn, err)
+		if n%65536 == 0 {
+			read.Add(65536)
 		}
-		p := byDay[day]
-		if p == nil {
-			key := partitionKey(time.Unix(int64(day)*86400, 0).UTC(), w.partBy)
-			if p = sp.parts[key]; p == nil {
-				// Keep all buffers together within spillMemory: a buffer is
-				// flushed once it reaches bufCap, and allocated with room for
-				// a row beyond it so that appends do not reallocate it.
-				sp.bufCap = max(16<<10, min(256<<10, spillMemory/(len(sp.parts)+1)))
-				p = &spillPart{path: filepath.Join(dir, key), buf: make([]byte, 0, sp.bufCap+8<<10)}
-				sp.parts[key] = p
+		raw := rows.RawValues()
+		var p *spillPart
+		if raw[dc] == nil {
+			if nullPart == nil {
+				nullPart = part(nullKey)
 			}
-			byDay[day] = p
+			p = nullPart
+		} else {
+			day, err := pgDate(raw[dc])
+			if err != nil {
+				sp.remove()
+				return nil, fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, w.ts.cols[dc].name, err)
+			}
+			if p = byDay[day]; p == nil {
+				p = part(dayKey(day, w.p.grain))
+				byDay[day] = p
+			}
 		}
 		p.rows++
-		for _, v := range raw {
-			if v == nil {
-				p.buf = binary.AppendUvarint(p.buf, 0)
-				continue
-			}
-			p.buf = binary.AppendUvarint(p.buf, uint64(len(v))+1)
-			p.buf = append(p.buf, v...)
-		}
+		p.buf = appendRaw(p.buf, raw)
 		if len(p.buf) >= sp.bufCap {
 			if err := sp.flush(p); err != nil {
 				sp.remove()
-				return nil, nil, err
+				return nil, err
 			}
 		}
 	}
 	if err := rows.Err(); err != nil {
 		sp.remove()
-		return nil, nil, fmt.Errorf("%s: read: %w", w.ts.table.Qualified(), err)
+		return nil, fmt.Errorf("%s: read: %w", w.ts.table.Qualified(), err)
 	}
-	keys := make([]string, 0, len(sp.parts))
-	for k, p := range sp.parts {
+	for _, p := range sp.parts {
 		if err := sp.flush(p); err != nil {
 			sp.remove()
-			return nil, nil, err
+			return nil, err
 		}
-		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	w.log.Debug("table read into spill files", "table", w.ts.table.Qualified(), "rows", n, "partitions", len(keys),
-		"duration_ms", time.Since(start).Milliseconds())
-	return sp, keys, nil
+	w.log.Debug("table read into spill files", "table", w.ts.table.Qualified(), "blocks_from", lo, "blocks_to", hi, "rows", n,
+		"partitions", len(sp.parts), "duration_ms", time.Since(start).Milliseconds())
+	return sp, nil
 }
 
 // flush appends the buffer to the partition's spill file.
@@ -173,6 +189,82 @@ func (sp *spill) open(key string, ncols int) (*spillReader, error) {
 
 func (sp *spill) remove() { _ = os.RemoveAll(sp.dir) }
 
+// chunks are the spill files of a table read in block ranges, in block
+// order: a partition's rows are its chunks' rows one after the other,
+// which is the table's physical order.
+type chunks []*spill
+
+// keys lists the partitions of every chunk in order.
+func (c chunks) keys() []string {
+	set := map[string]bool{}
+	for _, sp := range c {
+		for k := range sp.parts {
+			set[k] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
+func (c chunks) remove() {
+	for _, sp := range c {
+		if sp != nil {
+			sp.remove()
+		}
+	}
+}
+
+// open reads back the rows of one partition, chunk after chunk.
+func (c chunks) open(key string, ncols int) (*chainReader, error) {
+	cr := &chainReader{}
+	for _, sp := range c {
+		if sp.parts[key] == nil {
+			continue
+		}
+		r, err := sp.open(key, ncols)
+		if err != nil {
+			cr.Close()
+			return nil, err
+		}
+		cr.readers = append(cr.readers, r)
+	}
+	return cr, nil
+}
+
+// chainReader reads several spill files one after the other.
+type chainReader struct {
+	readers []*spillReader
+	i       int
+}
+
+func (c *chainReader) Next() bool {
+	for c.i < len(c.readers) {
+		if c.readers[c.i].Next() {
+			return true
+		}
+		if c.readers[c.i].Err() != nil {
+			return false
+		}
+		c.i++
+	}
+	return false
+}
+
+func (c *chainReader) RawValues() [][]byte { return c.readers[c.i].RawValues() }
+
+func (c *chainReader) Err() error {
+	if c.i < len(c.readers) {
+		return c.readers[c.i].Err()
+	}
+	return nil
+}
+
+func (c *chainReader) Close() error {
+	for _, r := range c.readers {
+		r.Close()
+	}
+	return nil
+}
+
 // spillReader implements rowSource over one spill file. It reads the file in
 // large chunks and parses rows in place: the values of a row stay valid
 // until the next call to Next.
@@ -197,7 +289,10 @@ func (s *spillReader) Next() bool {
 			return true
 		}
 		if s.eof {
-			s.err = fmt.Errorf("spill file %s: %w", s.f.Name(), io.ErrUnexpectedEOF)
+			s.err = fmt.Errorf("spill data: %w", io.ErrUnexpectedEOF)
+			if s.f != nil {
+				s.err = fmt.Errorf("spill file %s: %w", s.f.Name(), io.ErrUnexpectedEOF)
+			}
 			return false
 		}
 		// Move the partial row to the front and read more; grow the buffer
@@ -245,3 +340,195 @@ func (s *spillReader) parse() (n int, ok bool) {
 func (s *spillReader) RawValues() [][]byte { return s.vals }
 func (s *spillReader) Err() error          { return s.err }
 func (s *spillReader) Close() error        { return s.f.Close() }
+
+// A full export of a partitioned table that is small enough (at most
+// directMaxRows rows in at most directMaxPartitions partitions) reads the
+// table once and routes each row straight to its partition's Parquet
+// writer: encoding overlaps with PostgreSQL's reading, and no spill file is
+// written. The writers hold their row groups in memory until the end, so
+// the size is bounded; larger tables go through spill files. Rows keep
+// their physical order, so the files are the same as either other way.
+const (
+	directMaxRows       = 1_500_000
+	directMaxPartitions = 64
+)
+
+// direct reads the whole table once and writes every partition; it returns
+// the partition keys in order with their files. The reading goroutine only
+// routes each row, still in binary, to its partition's batch; full batches
+// are encoded by Workers goroutines, each owning a fixed share of the
+// partitions (so a partition's rows keep their order).
+func (w *partitionWriter) direct(ctx context.Context, q pgx.Tx, tx tableTx, read *progress.Task) ([]string, [][]ManifestFile, error) {
+	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rows, err := w.query(ctx, q, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	type batch struct {
+		sk   *sink
+		data []byte
+		n    int64
+	}
+	type part struct {
+		sk     *sink
+		worker int
+		buf    []byte
+		n      int64
+	}
+	workers := max(1, w.opts.Workers)
+	queues := make([]chan batch, workers)
+	errs := make(chan error, workers)
+	free := make(chan []byte, 4*workers+directMaxPartitions)
+	var wg sync.WaitGroup
+	ncols := len(w.ts.cols)
+	for i := range queues {
+		queues[i] = make(chan batch, 4)
+		wg.Add(1)
+		go func(in <-chan batch) {
+			defer wg.Done()
+			failed := false
+			for b := range in {
+				if failed {
+					continue
+				}
+				sr := &spillReader{data: b.data, eof: true, vals: make([][]byte, ncols), rows: b.n}
+				for sr.Next() {
+					if err := b.sk.add(ctx, sr.RawValues()); err != nil {
+						errs <- err
+						failed = true
+						cancel()
+						break
+					}
+				}
+				if !failed {
+					if err := sr.Err(); err != nil {
+						errs <- err
+						failed = true
+						cancel()
+					}
+				}
+				select {
+				case free <- b.data[:0]:
+				default:
+				}
+			}
+		}(queues[i])
+	}
+	parts := map[string]*part{}
+	defer func() {
+		for _, p := range parts {
+			p.sk.release()
+		}
+	}()
+	send := func(p *part) bool {
+		if p.n == 0 {
+			return true
+		}
+		select {
+		case queues[p.worker] <- batch{sk: p.sk, data: p.buf, n: p.n}:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case p.buf = <-free:
+		default:
+			p.buf = make([]byte, 0, 256<<10)
+		}
+		p.n = 0
+		return true
+	}
+	dc := w.ts.dateCol
+	byDay := map[int32]*part{}
+	var nullPart *part
+	get := func(key string) *part {
+		p := parts[key]
+		if p == nil {
+			p = &part{sk: w.sink(tx, key), worker: len(parts) % workers, buf: make([]byte, 0, 256<<10)}
+			parts[key] = p
+		}
+		return p
+	}
+	var n int64
+	var readErr error
+	for rows.Next() {
+		n++
+		if n%65536 == 0 {
+			read.Add(65536)
+		}
+		raw := rows.RawValues()
+		var p *part
+		if raw[dc] == nil {
+			if nullPart == nil {
+				nullPart = get(nullKey)
+			}
+			p = nullPart
+		} else {
+			day, err := pgDate(raw[dc])
+			if err != nil {
+				readErr = fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, w.ts.cols[dc].name, err)
+				break
+			}
+			if p = byDay[day]; p == nil {
+				p = get(dayKey(day, w.p.grain))
+				byDay[day] = p
+			}
+		}
+		p.buf = appendRaw(p.buf, raw)
+		p.n++
+		if p.n == batchRows && !send(p) {
+			break
+		}
+	}
+	if readErr == nil {
+		if err := rows.Err(); err != nil {
+			readErr = fmt.Errorf("%s: read: %w", w.ts.table.Qualified(), err)
+		}
+	}
+	keys := sortedKeys(parts)
+	for _, k := range keys {
+		if readErr != nil || !send(parts[k]) {
+			break
+		}
+	}
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return nil, nil, err
+	default:
+	}
+	if readErr != nil {
+		return nil, nil, readErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	out := make([][]ManifestFile, len(keys))
+	for i, k := range keys {
+		if out[i], err = parts[k].sk.finish(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	w.log.Debug("table read and written in one pass", "table", w.ts.table.Qualified(), "rows", n, "partitions", len(keys),
+		"duration_ms", time.Since(start).Milliseconds())
+	return keys, out, nil
+}
+
+// appendRaw appends one row of binary values in the spill format: per
+// value its length plus one as a uvarint (0 for NULL), then its bytes.
+func appendRaw(buf []byte, raw [][]byte) []byte {
+	for _, v := range raw {
+		if v == nil {
+			buf = binary.AppendUvarint(buf, 0)
+			continue
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(v))+1)
+		buf = append(buf, v...)
+	}
+	return buf
+}

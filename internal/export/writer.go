@@ -8,7 +8,6 @@ import (
 	"hash"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,11 +22,11 @@ const batchRows = 1024
 // partitionWriter streams the rows of one partition from PostgreSQL into
 // one or more Parquet files. Workers share it.
 type partitionWriter struct {
-	ts     *tableSchema
-	opts   Options
-	partBy string
-	log    *slog.Logger
-	pool   sync.Pool // of *scratch
+	ts   *tableSchema
+	p    *plan
+	opts Options
+	log  *slog.Logger
+	pool sync.Pool // of *scratch
 }
 
 // scratch is the reusable memory of one writeRows call: a batch of rows
@@ -64,27 +63,24 @@ type rowSource interface {
 // disables index scans, so a range is read by a bitmap or sequential scan),
 // key order for unpartitioned ones.
 func (w *partitionWriter) query(ctx context.Context, q pgx.Tx, key string) (pgx.Rows, error) {
-	ts := w.ts
-	exprs := make([]string, len(ts.cols))
-	for i, c := range ts.cols {
-		exprs[i] = c.sqlExpr
+	cond, args, err := w.p.where(key)
+	if err != nil {
+		return nil, err
 	}
-	tbl := quoteIdent(ts.table.Layer) + "." + quoteIdent(ts.table.Name)
-	sql := "SELECT " + strings.Join(exprs, ", ") + " FROM " + tbl
-	args := []any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}
-	if key != "" {
-		lo, hi, err := keyRange(key, w.partBy)
-		if err != nil {
-			return nil, err
-		}
-		col := quoteIdent(PartitionColumn)
-		sql += " WHERE " + col + " >= $1::date AND " + col + " < $2::date"
-		args = append(args, lo, hi)
+	return w.queryWhere(ctx, q, cond, args...)
+}
+
+// queryWhere starts reading the rows that match cond (all when "").
+func (w *partitionWriter) queryWhere(ctx context.Context, q pgx.Tx, cond string, args ...any) (pgx.Rows, error) {
+	ts := w.ts
+	sql := "SELECT " + ts.selectList() + " FROM " + ts.relation()
+	if cond != "" {
+		sql += " WHERE " + cond
 	}
 	if ts.orderBy != "" {
 		sql += " ORDER BY " + ts.orderBy
 	}
-	rows, err := q.Query(ctx, sql, args...)
+	rows, err := q.Query(ctx, sql, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: query: %w", ts.table.Qualified(), err)
 	}
@@ -112,91 +108,133 @@ func (w *partitionWriter) write(ctx context.Context, q pgx.Tx, tx tableTx, key s
 // writeRows writes the rows of partition key from src into part files.
 func (w *partitionWriter) writeRows(ctx context.Context, tx tableTx, key string, rows rowSource) ([]ManifestFile, error) {
 	start := time.Now()
-	ts := w.ts
-	where := ts.table.Qualified()
-	if key != "" {
-		where += " partition " + key
-	}
-	dir := partitionDir(w.partBy, key)
-	enc := &rowEncoder{ts: ts}
-	sc := w.scratch()
-	defer w.pool.Put(sc)
-	batch, arena := sc.batch, sc.arena[:0]
-	defer func() { sc.arena = arena[:0] }()
-	var files []ManifestFile
-	var cur *fileWriter
-	n := 0
-	var line int64
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		if _, err := cur.pw.WriteRows(batch[:n]); err != nil {
-			return fmt.Errorf("%s: write %s: %w", where, cur.rel, err)
-		}
-		n = 0
-		arena = arena[:0]
-		return nil
-	}
-	finish := func() error {
-		if cur == nil {
-			return nil
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		f, err := cur.close(ctx)
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		files = append(files, f)
-		cur = nil
-		return nil
-	}
-	defer func() {
-		if cur != nil {
-			cur.abort()
-		}
-	}()
+	sk := w.sink(tx, key)
+	defer sk.release()
 	for rows.Next() {
-		line++
-		if cur == nil {
-			var err error
-			rel := tx.PartPath(dir, len(files))
-			if cur, err = w.newFile(ctx, tx, rel, key); err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
-			}
-		}
-		row, day, hasDay, err := enc.encode(batch[n][:0], rows.RawValues(), &arena)
-		if err != nil {
-			return nil, fmt.Errorf("%s: row %d: %w", where, line, err)
-		}
-		batch[n] = row
-		n++
-		cur.rows++
-		if hasDay {
-			cur.seeDay(day)
-		}
-		if n == batchRows {
-			if err := flush(); err != nil {
-				return nil, err
-			}
-		}
-		if cur.rows >= w.opts.MaxRowsPerFile {
-			if err := finish(); err != nil {
-				return nil, err
-			}
+		if err := sk.add(ctx, rows.RawValues()); err != nil {
+			return nil, err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: read: %w", where, err)
+		return nil, fmt.Errorf("%s: read: %w", sk.where, err)
 	}
-	if err := finish(); err != nil {
+	files, err := sk.finish(ctx)
+	if err != nil {
 		return nil, err
 	}
-	w.log.Debug("partition exported", "table", ts.table.Qualified(), "partition", key, "files", len(files),
-		"rows", line, "duration_ms", time.Since(start).Milliseconds())
+	w.log.Debug("partition exported", "table", w.ts.table.Qualified(), "partition", key, "files", len(files),
+		"rows", sk.line, "duration_ms", time.Since(start).Milliseconds())
 	return files, nil
+}
+
+// sink turns the rows of one partition into its part files: rows are
+// encoded into a batch handed to the Parquet writer batchRows at a time,
+// and a new part starts after MaxRowsPerFile rows.
+type sink struct {
+	w      *partitionWriter
+	tx     tableTx
+	key    string
+	dir    string
+	where  string
+	enc    *rowEncoder
+	sc     *scratch
+	n      int // rows in the batch
+	line   int64
+	cur    *fileWriter
+	files  []ManifestFile
+	closed bool
+}
+
+func (w *partitionWriter) sink(tx tableTx, key string) *sink {
+	where := w.ts.table.Qualified()
+	if key != "" {
+		where += " partition " + key
+	}
+	sc := w.scratch()
+	sc.arena = sc.arena[:0]
+	return &sink{w: w, tx: tx, key: key, dir: w.p.dir(key), where: where, enc: &rowEncoder{ts: w.ts, fl: w.p.fl}, sc: sc}
+}
+
+// add encodes one row (PostgreSQL binary values, nil for NULL).
+func (sk *sink) add(ctx context.Context, raw [][]byte) error {
+	sk.line++
+	if sk.cur == nil {
+		var err error
+		rel := sk.tx.PartPath(sk.dir, len(sk.files))
+		if sk.cur, err = sk.w.newFile(ctx, sk.tx, rel, sk.key); err != nil {
+			return fmt.Errorf("%s: %w", sk.where, err)
+		}
+	}
+	row, day, hasDay, err := sk.enc.encode(sk.sc.batch[sk.n][:0], raw, &sk.sc.arena)
+	if err != nil {
+		return fmt.Errorf("%s: row %d: %w", sk.where, sk.line, err)
+	}
+	sk.sc.batch[sk.n] = row
+	sk.n++
+	sk.cur.rows++
+	if hasDay {
+		sk.cur.seeDay(day)
+	}
+	if sk.n == len(sk.sc.batch) {
+		if err := sk.flush(); err != nil {
+			return err
+		}
+	}
+	if sk.cur.rows >= sk.w.opts.MaxRowsPerFile {
+		return sk.closeFile(ctx)
+	}
+	return nil
+}
+
+// flush hands the batch to the Parquet writer.
+func (sk *sink) flush() error {
+	if sk.n == 0 {
+		return nil
+	}
+	if _, err := sk.cur.pw.WriteRows(sk.sc.batch[:sk.n]); err != nil {
+		return fmt.Errorf("%s: write %s: %w", sk.where, sk.cur.rel, err)
+	}
+	sk.n = 0
+	sk.sc.arena = sk.sc.arena[:0]
+	return nil
+}
+
+func (sk *sink) closeFile(ctx context.Context) error {
+	if sk.cur == nil {
+		return nil
+	}
+	if err := sk.flush(); err != nil {
+		return err
+	}
+	f, err := sk.cur.close(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", sk.where, err)
+	}
+	sk.files = append(sk.files, f)
+	sk.cur = nil
+	return nil
+}
+
+// finish closes the last part and returns the partition's files (none
+// when it had no rows).
+func (sk *sink) finish(ctx context.Context) ([]ManifestFile, error) {
+	if err := sk.closeFile(ctx); err != nil {
+		return nil, err
+	}
+	return sk.files, nil
+}
+
+// release aborts an unfinished part and returns the scratch memory.
+func (sk *sink) release() {
+	if sk.closed {
+		return
+	}
+	sk.closed = true
+	if sk.cur != nil {
+		sk.cur.abort()
+		sk.cur = nil
+	}
+	sk.w.pool.Put(sk.sc)
 }
 
 func (w *partitionWriter) newFile(ctx context.Context, tx tableTx, rel, key string) (*fileWriter, error) {
@@ -209,7 +247,7 @@ func (w *partitionWriter) newFile(ctx context.Context, tx tableTx, rel, key stri
 		codec = &parquet.Zstd
 	}
 	fw := &fileWriter{pf: pf, h: sha256.New(), rel: rel, key: key}
-	fw.pw = parquet.NewGenericWriter[any](fw, w.ts.schema,
+	fw.pw = parquet.NewGenericWriter[any](fw, w.p.fl.schema,
 		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(int64(w.opts.RowGroupRows)),
 		// Smaller than the 256 KiB default: a writer per file allocates one

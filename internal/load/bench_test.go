@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gocarina/gocsv"
 
@@ -28,8 +30,9 @@ import (
 // `novawh load --source ml_forecasts` of the same file into bronze with all
 // validation on, and reports the wall-time ratio and novawh's peak RSS.
 // Several rounds alternate the two (NOVAWH_BENCH_ROUNDS, default 3), each in
-// a fresh database; the medians are reported. Target: ratio <= 0.8, RSS <
-// 100 MiB. Runs only with NOVAWH_BENCH=1 (make bench).
+// a fresh database; the medians are reported. Goal (issue 17): ratio <= 0.55,
+// peak RSS < 256 MiB. NOVAWH_BENCH_ROWS changes the row count (develop at a
+// small scale). Runs only with NOVAWH_BENCH=1 (make bench).
 func BenchmarkLoadVsPsqlCopy(b *testing.B) {
 	if os.Getenv("NOVAWH_BENCH") != "1" {
 		b.Skip("set NOVAWH_BENCH=1 (make bench) to run the 2M-row load benchmark")
@@ -44,8 +47,11 @@ func BenchmarkLoadVsPsqlCopy(b *testing.B) {
 	}
 	bin := testbin.Path(b)
 	file := filepath.Join(b.TempDir(), "forecasts_2m.csv")
-	const rows = 2_000_000
-	size := writeForecastCSV(b, file, rows, 1)
+	rows := int64(2_000_000)
+	if v, err := strconv.ParseInt(os.Getenv("NOVAWH_BENCH_ROWS"), 10, 64); err == nil && v > 0 {
+		rows = v
+	}
+	size := writeForecastCSV(b, file, int(rows), 1)
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		var psqlT, novaT, ratios []float64
@@ -94,7 +100,7 @@ func BenchmarkLoadVsPsqlCopy(b *testing.B) {
 		b.ReportMetric(mr, "ratio")
 		b.ReportMetric(float64(rss)/(1<<20), "peak_rss_MiB")
 		b.ReportMetric(float64(rows)/mn, "rows/s")
-		b.Logf("load vs psql: %d rows, %.0f MB; psql \\copy %.2fs, novawh load %.2fs, ratio %.2f (target <= 0.8), peak RSS %.1f MiB (target < 100)",
+		b.Logf("load vs psql: %d rows, %.0f MB; psql \\copy %.2fs, novawh load %.2fs: ratio %.3f (goal <= 0.55, issue 17), peak RSS %.1f MiB (goal < 256)",
 			rows, float64(size)/1e6, mp, mn, mr, float64(rss)/(1<<20))
 	}
 }
@@ -234,4 +240,89 @@ func BenchmarkParse(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*parseRows), "ns/row")
 	})
+}
+
+// stdCSVReader reads records with encoding/csv (the alternative to the
+// loader's reader on the hot path, for BenchmarkLoadReaders).
+type stdCSVReader struct {
+	r      *csv.Reader
+	fields [][]byte
+	rec    record
+}
+
+func newStdCSVReader(r io.Reader, d Dialect) recordReader {
+	cr := csv.NewReader(r)
+	cr.Comma = rune(d.Delimiter[0])
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	return &stdCSVReader{r: cr}
+}
+
+func (s *stdCSVReader) lines() int64 { return -1 }
+
+func (s *stdCSVReader) read() (*record, error) {
+	rec, err := s.r.Read()
+	if err != nil {
+		return nil, err
+	}
+	line, _ := s.r.FieldPos(0)
+	s.fields = s.fields[:0]
+	for _, f := range rec {
+		s.fields = append(s.fields, unsafe.Slice(unsafe.StringData(f), len(f)))
+	}
+	s.rec = record{line: int64(line), fields: s.fields}
+	return &s.rec, nil
+}
+
+// BenchmarkLoadReaders loads the same forecast CSV end to end (parse,
+// validation, binary COPY into bronze, two streams) with the loader's CSV
+// reader and with encoding/csv in its place, in one run, in fresh
+// databases, alternating (NOVAWH_BENCH_ROUNDS rounds, default 3), and
+// reports the medians and the ratio encoding/csv / novawh.
+// NOVAWH_BENCH_ROWS rows (default 1,000,000). Runs with NOVAWH_BENCH=1.
+func BenchmarkLoadReaders(b *testing.B) {
+	if os.Getenv("NOVAWH_BENCH") != "1" {
+		b.Skip("set NOVAWH_BENCH=1 (make bench)")
+	}
+	rows := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("NOVAWH_BENCH_ROWS")); err == nil && v > 0 {
+		rows = v
+	}
+	rounds := 3
+	if v, err := strconv.Atoi(os.Getenv("NOVAWH_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	file := filepath.Join(b.TempDir(), "forecasts.csv")
+	writeForecastCSV(b, file, rows, 2)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		times := map[string][]float64{}
+		for r := 0; r < rounds; r++ {
+			for _, name := range []string{"novawh", "encoding_csv"} {
+				db, err := pgtest.NewE(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				l := newTestLoader(b, db.Pool)
+				l.log = slog.New(slog.DiscardHandler)
+				if name == "encoding_csv" {
+					l.hooks = &testHooks{csvReader: newStdCSVReader}
+				}
+				_, _ = db.Pool.Exec(ctx, `CHECKPOINT`)
+				t0 := time.Now()
+				res, err := l.LoadPaths(ctx, "ml_forecasts", []string{file}, Options{Meta: flagMeta, Streams: 2})
+				d := time.Since(t0).Seconds()
+				if err != nil || res[0].Status != "loaded" || res[0].RowsLoaded != int64(rows) {
+					b.Fatalf("%s: %+v %v", name, res, err)
+				}
+				db.Drop(ctx)
+				times[name] = append(times[name], d)
+			}
+		}
+		mn, ms := median(times["novawh"]), median(times["encoding_csv"])
+		b.ReportMetric(mn, "novawh_s")
+		b.ReportMetric(ms, "encoding_csv_s")
+		b.ReportMetric(ms/mn, "encoding_csv/novawh")
+		b.Logf("%d rows end to end: novawh reader %.2fs, encoding/csv %.2fs (medians of %d): encoding/csv takes %.2f× the time", rows, mn, ms, rounds, ms/mn)
+	}
 }

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,8 +37,33 @@ func TestCorpus(t *testing.T) {
 			rejects: []rej{{3, "", "ragged row: 7 fields, the header has 6"}, {4, "", "ragged row: 4 fields, the header has 6"}}},
 		{name: "ragged rows over threshold", source: "ml_forecasts", file: "ragged.csv", status: "failed", read: 4, rejd: 4,
 			err: "2 of 4 rows rejected (50.0%), above the 10.0% threshold"},
-		{name: "unterminated quote", source: "ml_forecasts", file: "unterminated_quote.csv", status: "failed", read: 1, rejd: 1,
-			err: "line 3 column 1: quoted field is never closed"},
+		{name: "unterminated quote over threshold", source: "ml_forecasts", file: "unterminated_quote.csv", status: "failed", read: 3, rejd: 3,
+			err: "1 of 3 rows rejected (33.3%), above the 10.0% threshold (--max-reject-ratio); first: line 3: column 1: the quote that opens field 1 is never closed (end of file); only line 3 is rejected, reading resumes on line 4"},
+		{name: "unterminated quote, the next line read again", source: "ml_forecasts", file: "unterminated_quote.csv", ratio: 0.5, status: "loaded", read: 3, loaded: 2, rejd: 1,
+			rejects: []rej{{3, "", "column 1: the quote that opens field 1 is never closed (end of file); only line 3 is rejected, reading resumes on line 4"}}},
+		{name: "ERP quote open from line 61 to line 69", source: "erp_requisitions", file: "erp_unclosed_quote.csv", status: "loaded", read: 100, loaded: 99, rejd: 1,
+			rejects: []rej{{61, "", `column 19: the quote opened on this line does not end its field properly (line 69, column 27: unexpected 'X' after a closing quote (field 3)): taken as an unterminated quote; only line 61 is rejected, reading resumes on line 62`}}},
+		{name: "bare CR line endings (Excel for Mac)", source: "ml_forecasts", file: "mac_cr.csv", status: "loaded", read: 3, loaded: 3},
+		{name: "mixed line endings", source: "ml_forecasts", file: "mixed_line_endings.csv", status: "failed", read: 2, rejd: 2,
+			err: "line 4 column 17: a CR (carriage return) that is not followed by LF outside quotes, but the file's first line ends with LF: mixed line endings"},
+		{name: "quoted field ending in CR, empty last field", source: "ml_forecasts", file: "quote_cr_empty_last.csv", status: "loaded", read: 3, loaded: 3},
+		{name: "CR after a closing quote", source: "ml_forecasts", file: "quote_cr_junk.csv", status: "failed",
+			err: "line 2 column 4: a CR (carriage return) that is not followed by LF outside quotes"},
+		{name: "thousands separators in groups of three only", source: "erp_semicolon", file: "thousands_groups.csv", ratio: 1, status: "loaded", read: 7, loaded: 4, rejd: 3,
+			rejects: []rej{
+				{3, "quantity", `column quantity: not a number: "1.5" (thousands separator '.' must separate groups of three digits)`},
+				{4, "quantity", `column quantity: not a number: "1.2.3" (thousands separator '.' must separate groups of three digits)`},
+				{5, "quantity", `column quantity: not a number: "12.34" (thousands separator '.' must separate groups of three digits)`}}},
+		{name: "semicolons given to a comma source", source: "ml_forecasts", file: "bom_semicolon.csv", status: "failed",
+			err: `missing required columns: item_id (headers: item_id, item); site_id (headers: site_id, site); date (headers: date, ds); forecast (headers: forecast, forecast_qty, yhat) (the header line has 1 field(s) split with "," but 6 split with ";": the delimiter looks like ";"; set dialect.delimiter: ";" for this source)`},
+		{name: "timestamps far from 2000", source: "ml_forecasts", file: "timestamps_far.csv", ratio: 1, status: "loaded", read: 6, loaded: 4, rejd: 2,
+			rejects: []rej{
+				{5, "generated_at", `column generated_at: timestamp "2025-01-01T00:00:00.1234567Z" has a fraction of a microsecond: PostgreSQL keeps microseconds`},
+				{6, "generated_at", `column generated_at: bad timestamp "10000-01-01T00:00:00Z"`}}},
+		{name: "UTF-16 with a byte order mark", source: "ml_forecasts", file: "utf16le_bom.csv", status: "failed",
+			err: `the file is UTF-16 little-endian (it starts with the byte order mark FF FE): novawh reads UTF-8 (with or without BOM), Latin-1 or Windows-1252 text; re-save it as "CSV UTF-8"`},
+		{name: "UTF-16 without a byte order mark", source: "ml_forecasts", file: "utf16be_nobom.csv", status: "failed",
+			err: "the file is UTF-16 big-endian without a byte order mark (every other byte is NUL)"},
 		{name: "junk after closing quote", source: "ml_forecasts", file: "junk_after_quote.csv", status: "loaded", read: 22, loaded: 21, rejd: 1,
 			rejects: []rej{{3, "", `column 4: unexpected 'x' after a closing quote (field 1)`}}},
 		{name: "quoted fields with newlines and quotes", source: "ml_forecasts", file: "quoted_multiline.csv", status: "loaded", read: 3, loaded: 3},
@@ -218,6 +244,38 @@ func TestCorpusValues(t *testing.T) {
 	}
 	if n != 2 || mv != "arima-xgb-1.0" || src != "ensemble" || ds != "nova-2025-11" || gen != "2025-11-11 06:00:00+00" {
 		t.Errorf("bom_crlf: %d rows, metadata %s %s %s %s", n, mv, src, ds, gen)
+	}
+
+	r = load("ml_forecasts", "timestamps_far.csv", 1)
+	var stamps []string
+	if err := db.Pool.QueryRow(ctx, `SELECT array_agg((generated_at AT TIME ZONE 'UTC')::text ORDER BY _line) FROM bronze.ml_forecasts WHERE _load_id = $1`, r.LoadID).Scan(&stamps); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"1700-01-01 00:00:00", "2300-06-01 12:00:00", "0001-01-01 00:00:00", "2025-11-11 06:00:00.123456"}; !slices.Equal(stamps, want) {
+		t.Errorf("timestamps stored %q, want %q", stamps, want)
+	}
+
+	r = load("erp_semicolon", "thousands_groups.csv", 1)
+	var qty []float64
+	if err := db.Pool.QueryRow(ctx, `SELECT array_agg(quantity ORDER BY _line) FROM bronze.erp_requisitions WHERE _load_id = $1`, r.LoadID).Scan(&qty); err != nil {
+		t.Fatal(err)
+	}
+	if want := []float64{1234567.89, 10, 1234, 80.25}; !slices.Equal(qty, want) {
+		t.Errorf("quantities %v, want %v", qty, want)
+	}
+
+	r = load("erp_requisitions", "erp_unclosed_quote.csv", 0)
+	var material string
+	if err := db.Pool.QueryRow(ctx, `SELECT material FROM bronze.erp_requisitions WHERE _load_id = $1 AND _line = 69`, r.LoadID).Scan(&material); err != nil {
+		t.Fatal(err)
+	}
+	if n := scalar[int64](t, db.Pool, `SELECT count(*) FROM bronze.erp_requisitions WHERE _load_id = $1 AND _line BETWEEN 62 AND 69`, r.LoadID); n != 8 || material != `PREGO 2"X10MM` {
+		t.Errorf("lines 62-69: %d rows, line 69 material %q", n, material)
+	}
+
+	r = load("ml_forecasts", "mac_cr.csv", 0)
+	if got := scalar[string](t, db.Pool, `SELECT string_agg(date::text || '/' || forecast || '@' || _line, ' ' ORDER BY _line) FROM bronze.ml_forecasts WHERE _load_id = $1`, r.LoadID); got != "2025-01-01/1@2 2025-01-02/2@3 2025-01-03/3@4" {
+		t.Errorf("CR file rows: %s", got)
 	}
 
 	r = load("anatel_5g", "anatel_latin1.csv", 0.5)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/internal/config"
@@ -85,7 +87,14 @@ func projectConfig(tb testing.TB) Config {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	extra, err := config.Parse([]byte(testSources), "test sources")
+	addSources(tb, cfg, testSources)
+	return cfg
+}
+
+// addSources adds the sources: of a YAML document to cfg.
+func addSources(tb testing.TB, cfg Config, yaml string) {
+	tb.Helper()
+	extra, err := config.Parse([]byte(yaml), "test sources")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -96,7 +105,20 @@ func projectConfig(tb testing.TB) Config {
 	for k, v := range ecfg.Sources {
 		cfg.Sources[k] = v
 	}
-	return cfg
+}
+
+// column is the values of a one-column query over the load's rows.
+func column[T any](tb testing.TB, pool *pgxpool.Pool, sql string, args ...any) []T {
+	tb.Helper()
+	rows, err := pool.Query(context.Background(), sql, args...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[T])
+	if err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+	return out
 }
 
 func testLogger(tb testing.TB) *slog.Logger {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/novacorrente/novawh/internal/panics"
 	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/registry"
 )
@@ -99,8 +100,10 @@ func (l *Loader) openStages(ctx context.Context, tbl *registry.Table, loadID int
 			closeStages(ctx, stages)
 			return nil, fmt.Errorf("stream %d: begin: %w", k, err)
 		}
+		// _load_id is the stage's default: the COPY does not send it.
 		q := fmt.Sprintf(`CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED,
-			CONSTRAINT %s CHECK (_load_id = %d))`, s.qualified(), parent, pgx.Identifier{s.name + "_load"}.Sanitize(), loadID)
+			CONSTRAINT %s CHECK (_load_id = %d));
+			ALTER TABLE %[1]s ALTER COLUMN _load_id SET DEFAULT %[4]d`, s.qualified(), parent, pgx.Identifier{s.name + "_load"}.Sanitize(), loadID)
 		if _, err := s.tx.Exec(ctx, q); err != nil {
 			closeStages(ctx, stages)
 			return nil, fmt.Errorf("stream %d: create %s: %w", k, s.qualified(), err)
@@ -129,7 +132,8 @@ func (l *Loader) commitStages(ctx context.Context, tbl *registry.Table, stages [
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, s := range stages {
-		g.Go(func() error {
+		g.Go(func() (err error) {
+			defer panics.Recover(&err, "indexing "+s.qualified())
 			for _, d := range defs {
 				m := indexDefRe.FindStringSubmatch(d)
 				if m == nil {

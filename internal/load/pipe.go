@@ -1,11 +1,11 @@
 package load
 
 import (
-	"bytes"
 	"errors"
 	"io"
-	"os"
 	"sync"
+
+	"github.com/novacorrente/novawh/internal/panics"
 )
 
 const (
@@ -27,13 +27,20 @@ type chunkPipe struct {
 	err  error // set by the producer before closing ch
 	cur  []byte
 	off  int
+	hook func() // tests only: runs in each Read
 }
 
 func newChunkPipe() *chunkPipe {
 	return &chunkPipe{ch: make(chan []byte, 4), free: make(chan []byte, 8), done: make(chan struct{})}
 }
 
-func (p *chunkPipe) Read(b []byte) (int, error) {
+// Read runs on pgconn's goroutine, which no recover of ours reaches: a
+// panic becomes the COPY's error.
+func (p *chunkPipe) Read(b []byte) (n int, err error) {
+	defer panics.Recover(&err, "the COPY data reader")
+	if p.hook != nil {
+		p.hook()
+	}
 	for p.off >= len(p.cur) {
 		if p.cur != nil {
 			select {
@@ -51,7 +58,7 @@ func (p *chunkPipe) Read(b []byte) (int, error) {
 		}
 		p.cur, p.off = c, 0
 	}
-	n := copy(b, p.cur[p.off:])
+	n = copy(b, p.cur[p.off:])
 	p.off += n
 	return n, nil
 }
@@ -86,66 +93,3 @@ func (p *chunkPipe) finish(err error) {
 
 // abort unblocks a producer stuck in send after the consumer stopped.
 func (p *chunkPipe) abort() { p.once.Do(func() { close(p.done) }) }
-
-// spill buffers bytes in memory up to a limit, then in a temporary file,
-// so that a file with many rejected rows keeps memory flat.
-type spill struct {
-	mem   []byte
-	limit int
-	f     *os.File
-	n     int64
-	err   error
-}
-
-func (s *spill) Write(b []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	s.n += int64(len(b))
-	if s.f == nil && len(s.mem)+len(b) <= s.limit {
-		s.mem = append(s.mem, b...)
-		return len(b), nil
-	}
-	if s.f == nil {
-		f, err := os.CreateTemp("", "novawh-rejects-*")
-		if err != nil {
-			s.err = err
-			return 0, err
-		}
-		s.f = f
-		if _, err := f.Write(s.mem); err != nil {
-			s.err = err
-			return 0, err
-		}
-		s.mem = nil
-	}
-	if _, err := s.f.Write(b); err != nil {
-		s.err = err
-		return 0, err
-	}
-	return len(b), nil
-}
-
-// reader returns the buffered bytes from the start.
-func (s *spill) reader() (io.Reader, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	if s.f == nil {
-		return bytes.NewReader(s.mem), nil
-	}
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	return s.f, nil
-}
-
-func (s *spill) close() {
-	if s.f != nil {
-		name := s.f.Name()
-		_ = s.f.Close()
-		_ = os.Remove(name)
-		s.f = nil
-	}
-	s.mem = nil
-}

@@ -2,12 +2,14 @@ package load
 
 import (
 	"bytes"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/novacorrente/novawh/internal/pgcopy"
 
 	"github.com/novacorrente/novawh/internal/registry"
 )
@@ -69,17 +71,22 @@ type target struct {
 
 // plan is how one input's records become binary COPY rows of one table.
 type plan struct {
-	table    *registry.Table
-	targets  []target
-	columns  []string // COPY column list (targets then _load_id, _line)
-	nfields  int      // fields per record (from the header)
-	ignored  []string // file columns not mapped to the table
-	dateIdx  int      // index in targets of the business date, -1 none
-	loadID   int64
-	nulls    map[string]bool
-	num      numParser
-	dates    *dateParser
-	tsLayout []string
+	table   *registry.Table
+	targets []target
+	columns []string // COPY column list (targets then _load_id, _line)
+	nfields int      // fields per record (from the header)
+	ignored []string // file columns not mapped to the table
+	dateIdx int      // index in targets of the business date, -1 none
+	loadID  int64
+	// loadIDDefault: the COPY targets fill _load_id themselves (parallel
+	// stream stages), so rows do not carry it.
+	loadIDDefault bool
+	file          string // the input's name, format csv or parquet (messages)
+	format        string
+	nulls         map[string]bool
+	num           numParser
+	dates         *dateParser
+	tsLayout      []string
 }
 
 // Meta are the ML metadata and as-of values supplied at load time.
@@ -109,7 +116,7 @@ func buildPlan(src *Source, tbl *registry.Table, header []string, baseName strin
 			return nil, &FileError{Line: 1, Column: int64(i + 1), Msg: fmt.Sprintf("header %d is not valid UTF-8: set dialect.encoding (latin-1, windows-1252) for this source", i+1)}
 		}
 		if strings.IndexByte(h, 0) >= 0 {
-			return nil, &FileError{Line: 1, Column: int64(i + 1), Msg: "NUL byte in the header: not a text CSV file (binary or UTF-16?)"}
+			return nil, &FileError{Line: 1, Column: int64(i + 1), Msg: "NUL byte in the header: not a text CSV file (a binary file?)"}
 		}
 		n := normHeader(h)
 		if n == "" {
@@ -228,6 +235,19 @@ func buildPlan(src *Source, tbl *registry.Table, header []string, baseName strin
 	return p, nil
 }
 
+// dropLoadIDColumn leaves _load_id out of the COPY: the targets (stages)
+// default it to the load's id.
+func (p *plan) dropLoadIDColumn() {
+	p.loadIDDefault = true
+	cols := p.columns[:0]
+	for _, c := range p.columns {
+		if c != "_load_id" {
+			cols = append(cols, c)
+		}
+	}
+	p.columns = cols
+}
+
 // rowError is a row-level validation failure.
 type rowError struct {
 	column string
@@ -235,31 +255,17 @@ type rowError struct {
 	fatal  bool // the whole file fails (bad encoding)
 }
 
-var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
-
-func appendNull(dst []byte) []byte { return append(dst, 0xff, 0xff, 0xff, 0xff) }
-
-func appendInt32Field(dst []byte, v int32) []byte {
-	dst = append(dst, 0, 0, 0, 4)
-	return binary.BigEndian.AppendUint32(dst, uint32(v))
-}
-
-func appendInt64Field(dst []byte, v int64) []byte {
-	dst = append(dst, 0, 0, 0, 8)
-	return binary.BigEndian.AppendUint64(dst, uint64(v))
-}
-
 // encodeRow appends rec as one binary COPY tuple to dst. On a row-level
 // problem it returns dst unchanged and the error.
 func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDate *bool) ([]byte, *rowError) {
 	if rec.problem != "" {
-		return dst, &rowError{reason: rec.problem}
+		return dst, &rowError{column: rec.problemColumn, reason: rec.problem}
 	}
 	if len(rec.fields) != p.nfields {
 		return dst, &rowError{reason: fmt.Sprintf("ragged row: %d fields, the header has %d", len(rec.fields), p.nfields)}
 	}
 	start := len(dst)
-	dst = binary.BigEndian.AppendUint16(dst, uint16(len(p.targets)+2))
+	dst = pgcopy.AppendTuple(dst, len(p.columns))
 	var rowDate int32
 	rowHasDate := false
 	for i := range p.targets {
@@ -277,10 +283,10 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 				if t.notNull {
 					return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: NULL not allowed (year/month empty)", t.name)}
 				}
-				dst = appendNull(dst)
+				dst = pgcopy.AppendNull(dst)
 				continue
 			}
-			dst = appendInt32Field(dst, d)
+			dst = pgcopy.AppendInt32(dst, d)
 			if i == p.dateIdx {
 				rowDate, rowHasDate = d, true
 			}
@@ -297,7 +303,7 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			if t.notNull {
 				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: NULL not allowed (empty cell)", t.name)}
 			}
-			dst = appendNull(dst)
+			dst = pgcopy.AppendNull(dst)
 			continue
 		}
 		if !rec.noNUL && bytes.IndexByte(v, 0) >= 0 {
@@ -308,56 +314,63 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			if !utf8.Valid(v) {
 				return dst[:start], &rowError{column: t.name, fatal: true, reason: fmt.Sprintf("column %s (%s): invalid UTF-8: the file is not UTF-8, set dialect.encoding (latin-1, windows-1252) for this source", t.name, t.header)}
 			}
-			dst = binary.BigEndian.AppendUint32(dst, uint32(len(v)))
-			dst = append(dst, v...)
+			dst = pgcopy.AppendBytes(dst, v)
 		case kFloat:
 			f, perr := p.num.float(v)
 			if perr != nil {
-				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: not a number: %q", t.name, clip(v))}
+				return dst[:start], &rowError{column: t.name, reason: notNumber(t, v, perr)}
 			}
 			if err = checkRange(t, f); err != nil {
 				return dst[:start], err
 			}
-			dst = appendInt64Field(dst, int64(math.Float64bits(f)))
+			dst = pgcopy.AppendInt64(dst, int64(math.Float64bits(f)))
 		case kInt, kInt32:
 			n, perr := p.num.int(v)
-			if perr != nil || (t.kind == kInt32 && (n > math.MaxInt32 || n < math.MinInt32)) {
-				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: not an integer: %q", t.name, clip(v))}
+			if perr != nil {
+				return dst[:start], &rowError{column: t.name, reason: notNumber(t, v, perr)}
+			}
+			if t.kind == kInt32 && (n > math.MaxInt32 || n < math.MinInt32) {
+				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: %d is out of range for a 32-bit integer", t.name, n)}
 			}
 			if err = checkRange(t, float64(n)); err != nil {
 				return dst[:start], err
 			}
 			if t.kind == kInt32 {
-				dst = appendInt32Field(dst, int32(n))
+				dst = pgcopy.AppendInt32(dst, int32(n))
 			} else {
-				dst = appendInt64Field(dst, n)
+				dst = pgcopy.AppendInt64(dst, n)
 			}
 		case kDate:
 			d, perr := p.dates.parse(v)
 			if perr != nil {
 				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: bad date %q (layouts %s)", t.name, clip(v), strings.Join(p.dates.layouts, ", "))}
 			}
-			dst = appendInt32Field(dst, d)
+			dst = pgcopy.AppendInt32(dst, d)
 			if i == p.dateIdx {
 				rowDate, rowHasDate = d, true
 			}
 		case kTimestamp, kTimestampLocal:
 			if t.lastTS != nil && bytes.Equal(v, t.lastTS) {
 				// ML metadata repeats one timestamp on every row.
-				dst = appendInt64Field(dst, t.lastMicros)
+				dst = pgcopy.AppendInt64(dst, t.lastMicros)
 				continue
 			}
 			ts, perr := parseTimestamp(p.tsLayout, v)
 			if perr != nil {
 				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: bad timestamp %q (want RFC 3339, e.g. 2025-11-01T06:00:00Z)", t.name, clip(v))}
 			}
+			var us int64
 			if t.kind == kTimestamp {
-				t.lastMicros = pgMicros(ts)
+				us, perr = pgMicros(ts)
 			} else {
-				t.lastMicros = pgWallMicros(ts)
+				us, perr = pgWallMicros(ts)
 			}
+			if perr != nil {
+				return dst[:start], &rowError{column: t.name, reason: fmt.Sprintf("column %s: timestamp %q %v", t.name, clip(v), perr)}
+			}
+			t.lastMicros = us
 			t.lastTS = append(t.lastTS[:0], v...)
-			dst = appendInt64Field(dst, t.lastMicros)
+			dst = pgcopy.AppendInt64(dst, t.lastMicros)
 		case kBool:
 			b, ok := parseBool(v)
 			if !ok {
@@ -366,8 +379,10 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 			dst = append(dst, 0, 0, 0, 1, b)
 		}
 	}
-	dst = appendInt64Field(dst, p.loadID)
-	dst = appendInt64Field(dst, rec.line)
+	if !p.loadIDDefault {
+		dst = pgcopy.AppendInt64(dst, p.loadID)
+	}
+	dst = pgcopy.AppendInt64(dst, rec.line)
 	if rowHasDate {
 		if !*hasDate || rowDate < *minDate {
 			*minDate = rowDate
@@ -378,6 +393,18 @@ func (p *plan) encodeRow(dst []byte, rec *record, minDate, maxDate *int32, hasDa
 		*hasDate = true
 	}
 	return dst, nil
+}
+
+// notNumber is the reason for a value that is not a number of its kind.
+func notNumber(t *target, v []byte, err error) string {
+	what := "a number"
+	if t.kind == kInt || t.kind == kInt32 {
+		what = "an integer"
+	}
+	if errors.Is(err, errNotNumber) {
+		return fmt.Sprintf("column %s: not %s: %q", t.name, what, clip(v))
+	}
+	return fmt.Sprintf("column %s: not %s: %q (%v)", t.name, what, clip(v), err)
 }
 
 func (p *plan) isNull(v []byte) bool {

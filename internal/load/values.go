@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -40,26 +41,64 @@ type numParser struct {
 
 var errNotNumber = errors.New("not a number")
 
-func (p *numParser) clean(b []byte) []byte {
+// clean rewrites a number of the dialect in Go syntax: thousands
+// separators removed, the decimal separator made a dot. A thousands
+// separator must separate groups of exactly three digits in the integer
+// part (1.234.567,89); anything else, or a dot that is neither separator
+// of the dialect, makes it nil with the reason.
+func (p *numParser) clean(b []byte) ([]byte, string) {
 	b = bytes.TrimSpace(b)
 	if p.decimal == '.' && p.thousands == 0 {
-		return b
+		return b, ""
 	}
 	p.scratch = p.scratch[:0]
+	lead, group := 0, -1 // digits before the first separator; digits since the last one (-1: none yet)
+	leadZero, intPart := false, true
+	badGroup := func() ([]byte, string) {
+		return nil, fmt.Sprintf("thousands separator %q must separate groups of three digits", p.thousands)
+	}
 	for _, c := range b {
 		switch {
 		case p.thousands != 0 && c == p.thousands:
+			firstGroupOK := group < 0 && lead >= 1 && lead <= 3 && !leadZero
+			if !intPart || !(firstGroupOK || group == 3) {
+				return badGroup()
+			}
+			group = 0
 		case c == p.decimal:
+			if group >= 0 && group != 3 {
+				return badGroup()
+			}
+			intPart = false
 			p.scratch = append(p.scratch, '.')
-		case c == '.' && p.decimal != '.':
-			// A dot in a decimal-comma file that is not a declared thousands
-			// separator is ambiguous: refuse it.
-			return nil
+		case c == '.':
+			return nil, fmt.Sprintf("a dot is not the decimal separator %q of this source, nor its thousands separator", p.decimal)
+		case c >= '0' && c <= '9':
+			if intPart {
+				if group >= 0 {
+					group++
+				} else {
+					if lead == 0 && c == '0' {
+						leadZero = true
+					}
+					lead++
+				}
+			}
+			p.scratch = append(p.scratch, c)
 		default:
+			if c == 'e' || c == 'E' {
+				if group >= 0 && group != 3 {
+					return badGroup()
+				}
+				intPart = false
+			}
 			p.scratch = append(p.scratch, c)
 		}
 	}
-	return p.scratch
+	if intPart && group >= 0 && group != 3 {
+		return badGroup()
+	}
+	return p.scratch, ""
 }
 
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -108,7 +147,10 @@ func fastFloat(b []byte) (float64, bool) {
 }
 
 func (p *numParser) float(b []byte) (float64, error) {
-	c := p.clean(b)
+	c, why := p.clean(b)
+	if why != "" {
+		return 0, errors.New(why)
+	}
 	if len(c) == 0 {
 		return 0, errNotNumber
 	}
@@ -123,7 +165,10 @@ func (p *numParser) float(b []byte) (float64, error) {
 }
 
 func (p *numParser) int(b []byte) (int64, error) {
-	c := p.clean(b)
+	c, why := p.clean(b)
+	if why != "" {
+		return 0, errors.New(why)
+	}
 	if len(c) == 0 {
 		return 0, errNotNumber
 	}
@@ -157,8 +202,15 @@ func newDateParser(layouts []string) *dateParser {
 
 var errBadDate = errors.New("bad date")
 
+var monthDays = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// daysIn is the number of days of a month (1-12) of the proleptic
+// Gregorian calendar.
 func daysIn(year, month int) int {
-	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return monthDays[month]
 }
 
 func atoiFixed(b []byte) (int, bool) {
@@ -239,14 +291,43 @@ func parseTimestamp(layouts []string, b []byte) (time.Time, error) {
 	return time.Time{}, errors.New("bad timestamp")
 }
 
-// pgMicros is microseconds since 2000-01-01 UTC.
-func pgMicros(t time.Time) int64 { return t.Sub(pgEpoch).Microseconds() }
+// PostgreSQL's timestamp range, in microseconds since 2000-01-01:
+// 4713-11-24 BC (its first Julian day) to the end of 294276 AD.
+const (
+	pgMinMicros = -211813488000000000
+	pgMaxMicros = 9223371331200000000 - 1
+	pgEpochUnix = 946684800 // 2000-01-01T00:00:00Z in Unix seconds
+)
+
+var errTimestampPrecision = errors.New("has a fraction of a microsecond: PostgreSQL keeps microseconds")
+
+// pgMicros is microseconds since 2000-01-01 UTC, exactly: an instant with a
+// fraction of a microsecond, or outside PostgreSQL's range, is an error
+// (never rounded or clamped).
+func pgMicros(t time.Time) (int64, error) {
+	if t.Nanosecond()%1000 != 0 {
+		return 0, errTimestampPrecision
+	}
+	s := t.Unix() - pgEpochUnix
+	// PostgreSQL's range is far inside what int64 microseconds can hold, so
+	// a value outside it is refused before the multiplication can overflow.
+	if s < pgMinMicros/1_000_000-1 || s > pgMaxMicros/1_000_000+1 {
+		return 0, errTimestampRange
+	}
+	m := s*1_000_000 + int64(t.Nanosecond()/1000)
+	if m < pgMinMicros || m > pgMaxMicros {
+		return 0, errTimestampRange
+	}
+	return m, nil
+}
+
+var errTimestampRange = errors.New("is outside PostgreSQL's timestamp range (4713 BC to 294276 AD)")
 
 // pgWallMicros is microseconds of the wall clock since 2000-01-01 (for
-// timestamp without time zone).
-func pgWallMicros(t time.Time) int64 {
+// timestamp without time zone), with pgMicros' checks.
+func pgWallMicros(t time.Time) (int64, error) {
 	w := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-	return w.Sub(pgEpoch).Microseconds()
+	return pgMicros(w)
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

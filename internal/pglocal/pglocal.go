@@ -305,16 +305,70 @@ func lastLines(b []byte) string {
 	return strings.Join(lines, " | ")
 }
 
+// EnvDir overrides the folder of the project's local server.
+const EnvDir = "NOVAWH_PGDIR"
+
+// DemoName is the name of the server `make demo` starts, the one commands
+// use when no database is configured.
+const DemoName = "demo"
+
 // DefaultDir is where `novawh db` keeps the project's local server: a
-// folder under the system temp dir named after the project checkout, so
-// that the postgres user can reach it even when the checkout is private.
+// folder under the system temp dir named after the project checkout (see
+// CheckoutRoot: the same from any folder of it), so that the postgres user
+// can reach it even when the checkout is private. NOVAWH_PGDIR overrides it.
 func DefaultDir(name string) string {
-	if d := os.Getenv("NOVAWH_PGDIR"); d != "" {
+	if d := os.Getenv(EnvDir); d != "" {
 		return d
 	}
 	wd, _ := os.Getwd()
-	h := fnv32(wd)
-	return filepath.Join(os.TempDir(), fmt.Sprintf("novawh-pg-%s-%08x", name, h))
+	return DirFor(name, CheckoutRoot(wd))
+}
+
+// DirFor is the local server folder of name for the checkout at root.
+func DirFor(name, root string) string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("novawh-pg-%s-%08x", name, fnv32(root)))
+}
+
+// Module is the Go module path whose go.mod marks a novawh checkout.
+const Module = "github.com/novacorrente/novawh"
+
+// CheckoutRoot is the novawh checkout dir is in: the nearest folder, dir
+// or a parent, whose go.mod declares Module. Outside a checkout it is dir.
+func CheckoutRoot(dir string) string {
+	dir = filepath.Clean(dir)
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && modulePath(b) == Module {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}
+
+// Find returns the project's local server named name when its folder
+// holds an initialised server that is running; found is false otherwise
+// (nothing is started, and no PostgreSQL binaries are needed to tell that
+// no server was ever created).
+func Find(ctx context.Context, name string, log *slog.Logger) (s *Server, found bool) {
+	dir := DefaultDir(name)
+	if _, err := os.Stat(filepath.Join(dir, "data", "postmaster.pid")); err != nil {
+		return nil, false
+	}
+	s, err := New(Options{Dir: dir, Logger: log})
+	if err != nil || s.Port == 0 || !s.Running(ctx) {
+		return nil, false
+	}
+	return s, true
 }
 
 func fnv32(s string) uint32 {

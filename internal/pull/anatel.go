@@ -8,8 +8,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/novacorrente/novawh/internal/ledger"
 	"github.com/novacorrente/novawh/internal/load"
 )
@@ -76,22 +74,7 @@ func (p *Puller) pullAnatel(ctx context.Context, opts Options) Result {
 	// The raw CSV and the watermark commit in the loader's transaction,
 	// together with the rows: a crash leaves all of them or none.
 	var wm *time.Time
-	keep := func(ctx context.Context, tx pgx.Tx, id int64, c ledger.Counts) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO bronze.raw_responses
-			(source, series, url, status_code, content_type, fetched_at, sha256, body, _load_id)
-			VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7, $8, $9)`,
-			SourceAnatel, cfg.LoadSource, resp.URL, resp.Status, resp.ContentType, resp.FetchedAt, sum(resp.Body), resp.Body, id); err != nil {
-			return fmt.Errorf("store raw response: %w", err)
-		}
-		if c.MaxDate != nil {
-			w, err := advanceWatermark(ctx, tx, SourceAnatel, cfg.LoadSource, *c.MaxDate)
-			if err != nil {
-				return err
-			}
-			wm = &w
-		}
-		return nil
-	}
+	keep := p.keepResponse(SourceAnatel, cfg.LoadSource, resp, &wm)
 	lr, err := p.csv.LoadReader(ctx, cfg.LoadSource, u, bytes.NewReader(resp.Body), load.Options{BeforeCommit: keep})
 	res.LoadIDs = []int64{lr.LoadID}
 	if err != nil {

@@ -51,7 +51,9 @@ func (f *fakeAPI) config() Config {
 	c.PTAX.BaseURL = f.srv.URL + "/olinda/servico/PTAX/versao/v1/odata/"
 	c.SIDRA.BaseURL = f.srv.URL + "/values"
 	c.OpenMeteo.BaseURL = f.srv.URL + "/v1/archive"
-	c.Timeout = 2 * time.Second
+	// Not a test of timeouts (those set their own, against a stalling
+	// handler): a busy machine must not make a request time out.
+	c.Timeout = 60 * time.Second
 	c.BackoffMin, c.BackoffMax = 5*time.Millisecond, 20*time.Millisecond
 	c.RatePerSecond, c.RateBurst = 1000, 100
 	return c

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/novacorrente/novawh/internal/ledger"
+	"github.com/novacorrente/novawh/internal/load"
 )
 
 // row is one bronze row: values in the source's column order (without
@@ -29,6 +31,19 @@ type parsed struct {
 
 func (p *parsed) reject(line int64, column, reason, raw string) {
 	p.rejects = append(p.rejects, ledger.Reject{Line: line, Column: column, Reason: reason, Raw: raw})
+}
+
+// records are the rows and rejects of p, in line order, for the loader.
+func (p *parsed) records() []load.RecordRow {
+	out := make([]load.RecordRow, 0, len(p.rows)+len(p.rejects))
+	for _, r := range p.rows {
+		out = append(out, load.RecordRow{Line: r.line, Values: r.values})
+	}
+	for _, r := range p.rejects {
+		out = append(out, load.RecordRow{Line: r.Line, Problem: r.Reason, ProblemColumn: r.Column, Raw: r.Raw})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
 }
 
 // counts is the ledger accounting of p.

@@ -17,7 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/internal/ledger"
-	"github.com/novacorrente/novawh/internal/pglock"
+	"github.com/novacorrente/novawh/internal/load"
+	"github.com/novacorrente/novawh/internal/panics"
+	"github.com/novacorrente/novawh/internal/progress"
 	"github.com/novacorrente/novawh/internal/registry"
 )
 
@@ -70,6 +72,8 @@ type Options struct {
 	Today time.Time
 	// Offline skips every pull with a warning (status skipped).
 	Offline bool
+	// Progress shows each series' windows on a terminal (nil: none).
+	Progress *progress.Reporter
 }
 
 // Puller pulls external series into bronze.
@@ -80,6 +84,15 @@ type Puller struct {
 	log   *slog.Logger
 	fetch *fetcher
 	csv   CSVLoader
+	// loader validates and writes the records of every API window (one
+	// validation path into bronze: the registry's).
+	loader *load.Loader
+	hooks  *testHooks // nil outside tests
+}
+
+// testHooks are fault-injection points that only tests set.
+type testHooks struct {
+	window func(source, series string) // on the source's goroutine, after a window's fetch
 }
 
 // Option configures a Puller.
@@ -96,7 +109,7 @@ func New(pool *pgxpool.Pool, reg *registry.Registry, cfg Config, log *slog.Logge
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Puller{pool: pool, reg: reg, cfg: cfg, log: log, fetch: newFetcher(cfg, log)}
+	p := &Puller{pool: pool, reg: reg, cfg: cfg, log: log, fetch: newFetcher(cfg, log), loader: load.New(pool, reg, load.Config{}, log)}
 	for _, o := range opts {
 		o(p)
 	}
@@ -157,6 +170,15 @@ func (p *Puller) Pull(ctx context.Context, sources []string, opts Options) ([]Re
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			var perr error
+			defer func() {
+				if perr != nil {
+					// A panic outside a window (those fail only their window).
+					p.logPanic(s, perr)
+					results[i] = append(results[i], Result{Source: s, Status: StatusFailed, Error: perr.Error()})
+				}
+			}()
+			defer panics.Recover(&perr, "pulling "+s)
 			results[i] = p.pullSource(ctx, s, opts)
 		}()
 	}
@@ -242,7 +264,10 @@ func (p *Puller) pullSeries(ctx context.Context, src httpSource, s series, opts 
 	res.From, res.To = from.Format(time.DateOnly), to.Format(time.DateOnly)
 	sp, _ := parseSpan(p.cfg.common(source).Window)
 	base := p.cfg.common(source).BaseURL
-	for _, w := range chunk(from, to, sp) {
+	windows := chunk(from, to, sp)
+	task := opts.Progress.Count(fmt.Sprintf("pull %s %s", source, s.key), int64(len(windows)), "windows")
+	defer task.Done()
+	for _, w := range windows {
 		u := src.url(base, s, w)
 		out, err := p.pullWindow(ctx, src, s, w, u, log)
 		if err != nil {
@@ -252,6 +277,7 @@ func (p *Puller) pullSeries(ctx context.Context, src httpSource, s series, opts 
 			break
 		}
 		res.Windows++
+		task.Add(1)
 		if out.unchanged {
 			res.WindowsUnchanged++
 		}
@@ -275,17 +301,8 @@ type windowOutcome struct {
 // it records a failed meta.loads row and changes nothing else.
 func (p *Puller) pullWindow(ctx context.Context, src httpSource, s series, w window, u string, log *slog.Logger) (windowOutcome, error) {
 	source := src.name()
-	l := ledger.Load{Source: source, FileName: u, SHA256: strings.Repeat("0", 64), TargetTable: src.table()}
-	fail := func(c ledger.Counts, err error) (windowOutcome, error) {
-		if ctx.Err() != nil {
-			return windowOutcome{}, err
-		}
-		id, rerr := ledger.RecordFailure(context.WithoutCancel(ctx), p.pool, l, c, err)
-		if rerr != nil {
-			return windowOutcome{}, errors.Join(err, rerr)
-		}
-		return windowOutcome{loadID: id}, err
-	}
+	l := ledger.Load{Source: source, FileName: u, SHA256: sum(nil), TargetTable: src.table(), SameNameOnly: true}
+	fail := func(c ledger.Counts, err error) (windowOutcome, error) { return p.failWindow(ctx, l, c, err) }
 	start := time.Now()
 	resp, err := p.fetch.get(ctx, u)
 	if resp != nil {
@@ -294,6 +311,50 @@ func (p *Puller) pullWindow(ctx context.Context, src httpSource, s series, w win
 	if err != nil {
 		return fail(ledger.Counts{}, err)
 	}
+	var perr error
+	out, err := func() (windowOutcome, error) {
+		defer panics.Recover(&perr, "reading the "+source+" response")
+		return p.loadWindow(ctx, src, s, l, resp)
+	}()
+	if perr != nil {
+		p.logPanic(source, perr)
+		return fail(ledger.Counts{}, perr)
+	}
+	if err != nil {
+		return out, err
+	}
+	log.Info("pull window loaded", "window", w.String(), "load_id", out.loadID, "rows_loaded", out.counts.Loaded,
+		"rows_rejected", out.counts.Rejected, "unchanged", out.unchanged, "bytes", len(resp.Body), "duration_ms", time.Since(start).Milliseconds())
+	return out, nil
+}
+
+// failWindow records a failed window (unless the pull was cancelled).
+func (p *Puller) failWindow(ctx context.Context, l ledger.Load, c ledger.Counts, err error) (windowOutcome, error) {
+	if ctx.Err() != nil {
+		return windowOutcome{}, err
+	}
+	id, rerr := ledger.RecordFailure(context.WithoutCancel(ctx), p.pool, l, c, err)
+	if rerr != nil {
+		return windowOutcome{}, errors.Join(err, rerr)
+	}
+	return windowOutcome{loadID: id}, err
+}
+
+// logPanic logs a recovered panic with its stack.
+func (p *Puller) logPanic(source string, err error) {
+	var pe *panics.Error
+	if errors.As(err, &pe) {
+		p.log.Error("panic recovered: the window fails, the other series go on", "source", source, "err", err, "stack", string(pe.Stack))
+	}
+}
+
+// loadWindow checks, parses and commits one fetched window.
+func (p *Puller) loadWindow(ctx context.Context, src httpSource, s series, l ledger.Load, resp *response) (windowOutcome, error) {
+	fail := func(c ledger.Counts, err error) (windowOutcome, error) { return p.failWindow(ctx, l, c, err) }
+	if p.hooks != nil && p.hooks.window != nil {
+		p.hooks.window(src.name(), s.key)
+	}
+	u := l.FileName
 	if err := checkJSON(resp); err != nil {
 		return fail(ledger.Counts{}, err)
 	}
@@ -301,12 +362,14 @@ func (p *Puller) pullWindow(ctx context.Context, src httpSource, s series, w win
 	if err != nil {
 		return fail(ledger.Counts{}, err)
 	}
-	out, err := p.commit(ctx, l, s.key, resp, parsed, src.table(), src.columns())
+	out, err := p.commit(ctx, src, l, s.key, resp, parsed)
+	var recorded errRecorded
+	if errors.As(err, &recorded) {
+		return out, recorded.error
+	}
 	if err != nil {
 		return fail(parsed.counts(), err)
 	}
-	log.Info("pull window loaded", "window", w.String(), "load_id", out.loadID, "rows_loaded", out.counts.Loaded,
-		"rows_rejected", out.counts.Rejected, "unchanged", out.unchanged, "bytes", len(resp.Body), "duration_ms", time.Since(start).Milliseconds())
 	return out, nil
 }
 
@@ -315,80 +378,69 @@ func sum(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-// commit writes the window in one transaction: ledger row, raw response,
-// bronze rows, rejects, watermark. A body identical to one already loaded
-// from the same URL is recorded as a skipped load and only advances the
-// watermark.
-func (p *Puller) commit(ctx context.Context, l ledger.Load, key string, resp *response, pr *parsed, table string, cols []string) (windowOutcome, error) {
-	counts := pr.counts()
-	out := windowOutcome{counts: counts}
-	tx, err := p.pool.Begin(ctx)
+// commit loads the window through the file loader's validation and ledger
+// protocol (load.LoadRecords): in one transaction its meta.loads row, its
+// bronze rows and rejects, the raw response and the watermark's advance. A
+// body identical to one already loaded from the same URL is recorded as a
+// skipped load and only advances the watermark.
+func (p *Puller) commit(ctx context.Context, src httpSource, l ledger.Load, key string, resp *response, pr *parsed) (windowOutcome, error) {
+	table := src.table()
+	rs := load.Records{Source: l.Source, Table: table, Name: l.FileName, SHA256: l.SHA256, Bytes: l.Bytes,
+		Columns: src.columns(), Rows: pr.records(),
+		SkipReason: func(earlier int64) string {
+			return fmt.Sprintf("same response as load %d (same URL and sha256): rows already in %s", earlier, table)
+		}}
+	var wm *time.Time
+	// An API window has no reject threshold: its bad elements are rejected
+	// rows, the others load (as they always did).
+	lr, err := p.loader.LoadRecords(ctx, rs, load.Options{MaxRejectRatio: 1, BeforeCommit: p.keepResponse(l.Source, key, resp, &wm)})
+	out := windowOutcome{loadID: lr.LoadID, watermark: wm,
+		counts: ledger.Counts{Read: lr.RowsRead, Loaded: lr.RowsLoaded, Rejected: lr.RowsRejected}}
 	if err != nil {
-		return out, fmt.Errorf("begin: %w", err)
+		return out, errRecorded{err}
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-	// Serialise concurrent pulls of the same content.
-	if err := pglock.Xact(ctx, tx, pglock.Input(l.Source, l.SHA256)); err != nil {
-		return out, err
+	if lr.Status == ledger.StatusSkipped {
+		out.unchanged, out.counts = true, ledger.Counts{}
+		if c := pr.counts(); c.MaxDate != nil {
+			err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+				w, err := advanceWatermark(ctx, tx, l.Source, key, *c.MaxDate)
+				out.watermark = &w
+				return err
+			})
+			if err != nil {
+				return out, err
+			}
+		}
 	}
-	var earlier int64
-	err = tx.QueryRow(ctx, `SELECT load_id FROM meta.loads WHERE source = $1 AND file_name = $2 AND file_sha256 = $3
-		AND status = 'loaded' ORDER BY load_id DESC LIMIT 1`, l.Source, l.FileName, l.SHA256).Scan(&earlier)
-	switch {
-	case err == nil:
-		id, err := ledger.RecordSkip(ctx, tx, l, fmt.Sprintf("same response as load %d (same URL and sha256): rows already in %s", earlier, table))
-		if err != nil {
-			return out, err
-		}
-		out = windowOutcome{loadID: id, unchanged: true}
-	case errors.Is(err, pgx.ErrNoRows):
-		if err := ledger.Begin(ctx, tx, &l); err != nil {
-			return out, err
-		}
-		out.loadID = l.ID
+	return out, nil
+}
+
+// errRecorded is an error of a window whose failure the loader already
+// recorded in meta.loads.
+type errRecorded struct{ error }
+
+func (e errRecorded) Unwrap() error { return e.error }
+
+// keepResponse is the BeforeCommit hook of a pulled input: the raw
+// response is stored with the input's load_id and the series' watermark
+// moves to the input's last business date, in the input's transaction.
+func (p *Puller) keepResponse(source, series string, resp *response, wm **time.Time) func(context.Context, pgx.Tx, int64, ledger.Counts) error {
+	return func(ctx context.Context, tx pgx.Tx, id int64, c ledger.Counts) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO bronze.raw_responses
 			(source, series, url, status_code, content_type, fetched_at, sha256, body, _load_id)
 			VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7, $8, $9)`,
-			l.Source, key, resp.URL, resp.Status, resp.ContentType, resp.FetchedAt, l.SHA256, resp.Body, l.ID); err != nil {
-			return out, fmt.Errorf("store raw response: %w", err)
+			source, series, resp.URL, resp.Status, resp.ContentType, resp.FetchedAt, sum(resp.Body), resp.Body, id); err != nil {
+			return fmt.Errorf("store raw response: %w", err)
 		}
-		if len(pr.rows) > 0 {
-			schema, name, _ := strings.Cut(table, ".")
-			all := append(append([]string{}, cols...), "_load_id", "_line")
-			n, err := tx.CopyFrom(ctx, pgx.Identifier{schema, name}, all, pgx.CopyFromSlice(len(pr.rows), func(i int) ([]any, error) {
-				r := pr.rows[i]
-				return append(append(make([]any, 0, len(r.values)+2), r.values...), l.ID, r.line), nil
-			}))
+		if c.MaxDate != nil {
+			w, err := advanceWatermark(ctx, tx, source, series, *c.MaxDate)
 			if err != nil {
-				return out, fmt.Errorf("copy %d rows into %s: %w", len(pr.rows), table, err)
+				return err
 			}
-			if n != int64(len(pr.rows)) {
-				return out, fmt.Errorf("copy into %s: wrote %d of %d rows", table, n, len(pr.rows))
-			}
+			*wm = &w
 		}
-		if err := ledger.WriteRejects(ctx, tx, l.ID, pr.rejects); err != nil {
-			return out, err
-		}
-		if err := ledger.Finish(ctx, tx, l.ID, counts); err != nil {
-			return out, err
-		}
-	default:
-		return out, fmt.Errorf("look up earlier loads: %w", err)
+		return nil
 	}
-	if counts.MaxDate != nil {
-		wm, err := advanceWatermark(ctx, tx, l.Source, key, *counts.MaxDate)
-		if err != nil {
-			return out, err
-		}
-		out.watermark = &wm
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return out, fmt.Errorf("commit: %w", err)
-	}
-	if out.unchanged {
-		out.counts = ledger.Counts{}
-	}
-	return out, nil
 }
 
 // advanceWatermark moves the series' watermark forward to d (never back)

@@ -5,13 +5,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/novacorrente/novawh/internal/progress"
 
 	"github.com/jackc/pgx/v5"
 
@@ -265,9 +269,15 @@ func TestSGSChunksLongSpans(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.SGS.Start = "2009-06-15"
 	e.api.setSGS("432", fixture(t, "bcb_sgs_432.json"))
-	r := one(t, e.pull(t, Options{Today: d("2025-11-11")}, SourceSGS))
+	var shown lockedBuffer
+	rep := progress.New(&shown, progress.Options{Terminal: func(io.Writer) bool { return true }, Throttle: time.Nanosecond})
+	r := one(t, e.pull(t, Options{Today: d("2025-11-11"), Progress: rep}, SourceSGS))
 	if r.Status != StatusOK || r.Windows != 2 || r.RowsLoaded != 5 {
 		t.Fatalf("result %+v", r)
+	}
+	// On a terminal the series' windows are shown as they complete.
+	if out := shown.String(); !strings.Contains(out, "pull bcb_sgs 432") || !strings.Contains(out, "(1/2)") {
+		t.Errorf("progress shown: %q", out)
 	}
 	equal(t, "requests", e.api.urls(), []string{
 		"/dados/serie/bcdata.sgs.432/dados?dataFinal=14%2F06%2F2019&dataInicial=15%2F06%2F2009&formato=json",
@@ -581,4 +591,55 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// A panic while a window's response is read fails that window only: a
+// failed meta.loads row names the URL and the panic, the series stops, the
+// other series and sources go on.
+func TestPanicFailsOnlyItsWindow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.SGS.Series = []SGSSeries{{Code: "432"}, {Code: "1"}}
+	e.cfg.SGS.Start, e.cfg.PTAX.Start = "2025-01-01", "2025-11-01"
+	e.api.setSGS("432", fixture(t, "bcb_sgs_432.json"))
+	e.api.setSGS("1", []byte(`[{"data":"02/01/2025","valor":"6.1923"}]`))
+	e.api.setPTAX("USD", fixture(t, "bcb_ptax_usd.json"))
+	p := e.puller(t)
+	p.hooks = &testHooks{window: func(source, series string) {
+		if source == SourceSGS && series == "432" {
+			panic("injected test panic")
+		}
+	}}
+	rs, err := p.Pull(context.Background(), []string{SourceSGS, SourcePTAX}, Options{Today: d("2025-11-11")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, fmt.Sprintf("%s/%s %s %d", r.Source, r.Series, r.Status, r.RowsLoaded))
+	}
+	equal(t, "results", got, []string{"bcb_sgs/432 failed 0", "bcb_sgs/1 ok 1", "bcb_ptax/USD ok 3"})
+	if !strings.Contains(rs[0].Error, "internal error: panic in reading the bcb_sgs response: injected test panic") {
+		t.Errorf("error %q", rs[0].Error)
+	}
+	equal(t, "failed loads", rows(t, e, `SELECT status, file_name LIKE '%bcdata.sgs.432%', error LIKE '%panic in reading the bcb_sgs response: injected test panic%'
+		FROM meta.loads WHERE source = 'bcb_sgs' AND status = 'failed'`), []string{"failed|true|true"})
+	equal(t, "rows of the failed series", rows(t, e, `SELECT count(*) FROM bronze.economic_series WHERE series = '432'`), []string{"0"})
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

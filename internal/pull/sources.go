@@ -23,6 +23,15 @@ type series struct {
 	city  City
 }
 
+// seriesOf lists the series of a source's configured entries.
+func seriesOf[T any](xs []T, f func(T) series) []series {
+	out := make([]series, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, f(x))
+	}
+	return out
+}
+
 // httpSource is a JSON API source: it builds window URLs and parses bodies.
 type httpSource interface {
 	name() string
@@ -45,11 +54,7 @@ func (sgsSource) columns() []string {
 	return []string{"source", "series", "date", "period_code", "value"}
 }
 func (s sgsSource) list() []series {
-	out := make([]series, 0, len(s.cfg.Series))
-	for _, x := range s.cfg.Series {
-		out = append(out, series{key: x.Code, name: x.Name, sgs: x})
-	}
-	return out
+	return seriesOf(s.cfg.Series, func(x SGSSeries) series { return series{key: x.Code, name: x.Name, sgs: x} })
 }
 func (sgsSource) align(from, to time.Time) (time.Time, time.Time) { return from, to }
 
@@ -111,11 +116,7 @@ func (ptaxSource) columns() []string {
 	return []string{"currency", "quoted_at", "date", "bulletin_type", "buy_rate", "sell_rate", "buy_parity", "sell_parity"}
 }
 func (s ptaxSource) list() []series {
-	out := make([]series, 0, len(s.cfg.Currencies))
-	for _, c := range s.cfg.Currencies {
-		out = append(out, series{key: c, name: c, ptax: c})
-	}
-	return out
+	return seriesOf(s.cfg.Currencies, func(c string) series { return series{key: c, name: c, ptax: c} })
 }
 func (ptaxSource) align(from, to time.Time) (time.Time, time.Time) { return from, to }
 
@@ -203,11 +204,9 @@ func (sidraSource) columns() []string {
 	return []string{"source", "series", "date", "period_code", "value"}
 }
 func (s sidraSource) list() []series {
-	out := make([]series, 0, len(s.cfg.Tables))
-	for _, t := range s.cfg.Tables {
-		out = append(out, series{key: fmt.Sprintf("%d/%d", t.Table, t.Variable), name: t.Name, sidra: t})
-	}
-	return out
+	return seriesOf(s.cfg.Tables, func(t SIDRATable) series {
+		return series{key: fmt.Sprintf("%d/%d", t.Table, t.Variable), name: t.Name, sidra: t}
+	})
 }
 
 // align widens the range to whole months (SIDRA periods are months).
@@ -304,11 +303,7 @@ func (openMeteoSource) columns() []string {
 		"precipitation_sum", "humidity_mean", "wind_max", "wind_mean", "hours"}
 }
 func (s openMeteoSource) list() []series {
-	out := make([]series, 0, len(s.cfg.Cities))
-	for _, c := range s.cfg.Cities {
-		out = append(out, series{key: c.Slug, name: c.Name, city: c})
-	}
-	return out
+	return seriesOf(s.cfg.Cities, func(c City) series { return series{key: c.Slug, name: c.Name, city: c} })
 }
 func (openMeteoSource) align(from, to time.Time) (time.Time, time.Time) { return from, to }
 

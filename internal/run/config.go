@@ -56,6 +56,8 @@ type Config struct {
 		Enabled *bool  `yaml:"enabled"`
 		To      string `yaml:"to"`
 		Full    bool   `yaml:"full"`
+		// Layers exported by the job (default: the export section's, gold).
+		Layers []string `yaml:"layers"`
 	} `yaml:"export"`
 	Alert struct {
 		Webhook   string        `yaml:"webhook"`
@@ -78,6 +80,8 @@ const DefaultTZ = schedule.DefaultTZ
 const (
 	// EnvExportTo overrides run.export.to (--export-to beats it).
 	EnvExportTo = "NOVAWH_EXPORT_TO"
+	// EnvExportLayers overrides run.export.layers (--export-layers beats it).
+	EnvExportLayers = "NOVAWH_EXPORT_LAYERS"
 	// EnvOffline (1 or true) sets run.pull.offline (--offline beats it).
 	EnvOffline = pull.EnvOffline
 	// EnvWebhook overrides run.alert.webhook (--alert-webhook beats it).
@@ -101,6 +105,7 @@ func (c *Config) Settings() []config.Setting {
 		config.Bind(&c.Refresh.Full, "full", ""),
 		config.Bind(&c.Export.To, "export-to", EnvExportTo),
 		config.Bind(&c.Export.Full, "full", ""),
+		config.Bind(&c.Export.Layers, "export-layers", EnvExportLayers),
 		config.Bind(&c.Alert.Webhook, "alert-webhook", EnvWebhook),
 		config.Bind(&c.Alert.OnWarning, "alert-on-warning", ""),
 		config.Bind(&c.LockWait, "wait", ""),
@@ -181,6 +186,27 @@ func (c *Config) PullEnabled() bool { return c.Pull.Enabled == nil || *c.Pull.En
 
 // ExportEnabled reports whether the export step runs.
 func (c *Config) ExportEnabled() bool { return c.Export.Enabled == nil || *c.Export.Enabled }
+
+// CommandLineInputs are the inputs `novawh run` was given instead of
+// run.inputs: every sub-folder of dir (--inputs-dir, "" for none), then
+// each --input flag; nil when neither was given.
+func CommandLineInputs(dir string, flags []string, meta Input) ([]Input, error) {
+	if dir == "" && len(flags) == 0 {
+		return nil, nil
+	}
+	var all []Input
+	if dir != "" {
+		var err error
+		if all, err = InputsFromDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	flagged, err := ParseInputs(flags, meta)
+	if err != nil {
+		return nil, err
+	}
+	return append(all, flagged...), nil
+}
 
 // ParseInputs reads --input SOURCE=PATH[,PATH...] flags; meta's ML metadata
 // applies to each of them.

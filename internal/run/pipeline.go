@@ -63,7 +63,7 @@ func (j *Job) loadTask() (Task, error) {
 		}
 		l := load.New(j.Pool, j.Registry, cfg, s.Log)
 		var results []load.Result
-		var sourceErrs []string
+		sourceErrs := 0
 		for _, in := range j.Config.Inputs {
 			fault.Pause(ctx, "load.source")
 			paths := in.Paths
@@ -86,39 +86,47 @@ func (j *Job) loadTask() (Task, error) {
 				if ctx.Err() != nil {
 					return err
 				}
-				sourceErrs = append(sourceErrs, fmt.Sprintf("%s: %v", in.Source, err))
+				sourceErrs++
 				s.Problems = append(s.Problems, fmt.Sprintf("source %s: %v", in.Source, err))
 			}
 		}
 		fault.Pause(ctx, "load.done")
-		s.Detail = results
-		failed := 0
-		for _, r := range results {
-			s.Count("files", 1)
-			s.Count("files_"+r.Status, 1)
-			s.Count("rows_read", r.RowsRead)
-			s.Count("rows_loaded", r.RowsLoaded)
-			s.Count("rows_rejected", r.RowsRejected)
-			if r.Status == "failed" {
-				failed++
-				s.Problems = append(s.Problems, fmt.Sprintf("%s (%s): %s", r.File, r.Source, r.Error))
-			}
-		}
-		switch {
-		case failed > 0 || len(sourceErrs) > 0:
-			first := ""
-			if len(s.Problems) > 0 {
-				first = ", first: " + s.Problems[0]
-			}
-			return fmt.Errorf("%d of %d file(s) failed to load and %d source(s) could not be read%s",
-				failed, len(results), len(sourceErrs), first)
-		case s.Counts["rows_rejected"] > 0:
-			s.Status = StepWarning
-			s.Note = fmt.Sprintf("%d row(s) rejected: see meta.rejected_rows", s.Counts["rows_rejected"])
-		}
-		return nil
+		return loadOutcome(s, results, sourceErrs)
 	}
 	return t, nil
+}
+
+// loadOutcome records the load results in the step (counts, problems,
+// detail) and says whether the step failed: a failed file or an input that
+// could not be read (sourceErrs, already in the problems) fails it; rejected
+// rows are a warning.
+func loadOutcome(s *Step, results []load.Result, sourceErrs int) error {
+	s.Detail = results
+	failed := 0
+	for _, r := range results {
+		s.Count("files", 1)
+		s.Count("files_"+r.Status, 1)
+		s.Count("rows_read", r.RowsRead)
+		s.Count("rows_loaded", r.RowsLoaded)
+		s.Count("rows_rejected", r.RowsRejected)
+		if r.Status == "failed" {
+			failed++
+			s.Problems = append(s.Problems, fmt.Sprintf("%s (%s): %s", r.File, r.Source, r.Error))
+		}
+	}
+	switch {
+	case failed > 0 || sourceErrs > 0:
+		first := ""
+		if len(s.Problems) > 0 {
+			first = ", first: " + s.Problems[0]
+		}
+		return fmt.Errorf("%d of %d file(s) failed to load and %d source(s) could not be read%s",
+			failed, len(results), sourceErrs, first)
+	case s.Counts["rows_rejected"] > 0:
+		s.Status = StepWarning
+		s.Note = fmt.Sprintf("%d row(s) rejected: see meta.rejected_rows", s.Counts["rows_rejected"])
+	}
+	return nil
 }
 
 // loadInput loads one configured input; a panic while loading it is that
@@ -254,9 +262,23 @@ func (j *Job) exportTask() (Task, error) {
 		return t, nil
 	}
 	to := j.exportTo()
-	full := j.Opts.Full || j.Config.Export.Full
+	// The export section of the file (buckets, retention, partitioning),
+	// with the run's target, layers and --full.
+	ec := export.DefaultConfig()
+	if err := j.File.Decode("export", &ec); err != nil {
+		return t, err
+	}
+	opts := ec.Options()
+	opts.To, opts.Full, opts.Progress = to, j.Opts.Full || j.Config.Export.Full, j.Progress
+	if len(j.Config.Export.Layers) > 0 {
+		opts.Layers = j.Config.Export.Layers
+	}
+	opts.Tables = nil // every table of the layers
+	if err := export.Validate(j.Registry, opts); err != nil {
+		return t, fmt.Errorf("%s: run.export: %w", j.File.Path, err)
+	}
 	t.Run = func(ctx context.Context, s *Step) error {
-		res, err := export.New(j.Pool, j.Registry, s.Log).Run(ctx, export.Options{To: to, Full: full})
+		res, err := export.New(j.Pool, j.Registry, s.Log).Run(ctx, opts)
 		if err != nil {
 			return fmt.Errorf("export to %s: %w (the previous export is left as it was)", alert.Redact(to), err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/novacorrente/novawh/internal/pgerr"
 	"github.com/novacorrente/novawh/internal/pglock"
 	"github.com/novacorrente/novawh/internal/run/fault"
+	"github.com/novacorrente/novawh/internal/run/rundb"
 )
 
 // Step statuses.
@@ -172,118 +173,137 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	trigger := r.Trigger
-	if trigger == "" {
-		trigger = "cli"
-	}
 	held, err := r.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer held.Release(ctx)
-	lockConn := held.Conn()
 	fault.Pause(ctx, "run.locked")
+	rep, log, err := r.start(ctx, log, len(tasks))
+	if err != nil {
+		return nil, err
+	}
+	var out outcome
+	for _, t := range tasks {
+		r.step(ctx, t, rep, held.Conn(), &out, log)
+	}
+	fault.Pause(ctx, "run.finish")
+	r.conclude(ctx, rep, out, log)
+	return rep, nil
+}
 
+// outcome is what the steps so far decide about the run.
+type outcome struct {
+	firstErr error // the first failure; its step is Report.FailedStep
+	stopped  bool  // a step that stops the run failed: the rest are skipped
+	quality  bool  // a step failed because of data quality
+}
+
+// start records the run in meta.runs (under the lock) and marks the rows
+// dead processes left 'running' abandoned. The returned logger carries the
+// run's id.
+func (r *Runner) start(ctx context.Context, log *slog.Logger, steps int) (*Report, *slog.Logger, error) {
+	trigger := r.Trigger
+	if trigger == "" {
+		trigger = "cli"
+	}
 	host, _ := os.Hostname()
 	opts, _ := json.Marshal(r.Options)
 	if r.Options == nil {
 		opts = []byte("{}")
 	}
 	rep := &Report{Trigger: trigger, SchemaVersion: r.SchemaVersion, Steps: append([]Step{}, r.Prelude...)}
-	if err := r.Pool.QueryRow(ctx, `INSERT INTO meta.runs (trigger, schema_version, options, host, pid)
-		VALUES ($1, $2, $3, $4, $5) RETURNING run_id, started_at`,
-		trigger, int64(r.SchemaVersion), opts, host, os.Getpid()).Scan(&rep.RunID, &rep.StartedAt); err != nil {
-		return nil, fmt.Errorf("run: record start in meta.runs: %w", pgerr.ExplainConn(err))
+	q := rundb.New(r.Pool)
+	version, pid := int32(r.SchemaVersion), int32(os.Getpid())
+	row, err := q.InsertRun(ctx, rundb.InsertRunParams{Trigger: trigger, SchemaVersion: &version, Options: opts, Host: &host, Pid: &pid})
+	if err != nil {
+		return nil, nil, fmt.Errorf("run: record start in meta.runs: %w", pgerr.ExplainConn(err))
 	}
+	rep.RunID, rep.StartedAt = row.RunID, row.StartedAt.Time
 	// Every line of this run carries its id, the steps' too.
 	log = log.With("run_id", rep.RunID)
-	log.Info("run started", "trigger", trigger, "steps", len(tasks))
+	log.Info("run started", "trigger", trigger, "steps", steps)
 
 	// We hold the lock: any other row still 'running' belongs to a dead process.
-	tag, err := r.Pool.Exec(ctx, `UPDATE meta.runs SET status = 'abandoned', finished_at = clock_timestamp(),
-		error = coalesce(error, 'the process ended before finishing (killed, crashed or lost its database connection)')
-		WHERE status = 'running' AND run_id <> $1`, rep.RunID)
+	abandoned, err := q.MarkAbandonedRuns(ctx, rep.RunID)
 	if err != nil {
 		err = fmt.Errorf("run: mark abandoned runs: %w", pgerr.ExplainConn(err))
 		rep.Status, rep.ExitCode, rep.Error = RunFailed, ExitFailed, logx.OneLine(err.Error())
 		_ = r.finish(ctx, rep)
-		return nil, err
+		return nil, nil, err
 	}
-	if n := tag.RowsAffected(); n > 0 {
-		log.Warn("earlier runs did not finish: marked abandoned", "runs", n)
+	if abandoned > 0 {
+		log.Warn("earlier runs did not finish: marked abandoned", "runs", abandoned)
 	}
+	return rep, log, nil
+}
 
-	stopped := false
-	quality := false
-	var firstErr error
-	for _, t := range tasks {
-		st := Step{Name: t.Name, StartedAt: time.Now(), Log: log.With("step", t.Name)}
-		if stopped {
-			st.Status = StepSkipped
-			st.Note = "not run: an earlier step failed"
-			rep.Steps = append(rep.Steps, st)
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			st.Status = StepSkipped
-			st.Note = "not run: the run was interrupted"
-			rep.Steps = append(rep.Steps, st)
-			stopped = true
-			if firstErr == nil {
-				firstErr, rep.FailedStep = fmt.Errorf("interrupted: %w", err), t.Name
-			}
-			continue
-		}
-		fault.Pause(ctx, t.Name)
-		log.Info("step started", "step", t.Name)
-		// The run lock lives in its session: if that connection died (server
-		// restart), another run could start, so this one must stop.
-		err := lockAlive(ctx, lockConn)
-		if err == nil {
-			err = runTask(ctx, t, &st)
-		} else {
-			t.Continue = false
-		}
-		st.DurationMS = time.Since(st.StartedAt).Milliseconds()
-		if err != nil {
-			err = pgerr.ExplainConn(err)
-			st.Status = StepFailed
-			st.Error = logx.OneLine(alert.Redact(err.Error()))
-			if errors.Is(err, ErrQuality) {
-				quality = true
-			}
-			if firstErr == nil {
-				firstErr, rep.FailedStep = err, t.Name
-			}
-			if !t.Continue {
-				stopped = true
-			}
-			log.Error("step failed", "step", t.Name, "err", st.Error, "duration_ms", st.DurationMS)
-		} else {
-			if st.Status == "" {
-				st.Status = StepOK
-			}
-			log.Info("step finished", "step", t.Name, "status", st.Status, "duration_ms", st.DurationMS, "counts", st.Counts)
-		}
+// step runs task t (or records it skipped), appends its record to rep,
+// saves the steps in meta.runs and updates out.
+func (r *Runner) step(ctx context.Context, t Task, rep *Report, lockConn *pgxpool.Conn, out *outcome, log *slog.Logger) {
+	st := Step{Name: t.Name, StartedAt: time.Now(), Log: log.With("step", t.Name)}
+	if out.stopped {
+		st.Status, st.Note = StepSkipped, "not run: an earlier step failed"
 		rep.Steps = append(rep.Steps, st)
-		if err := r.saveSteps(ctx, rep); err != nil {
-			log.Warn("could not record the step in meta.runs", "step", t.Name, "err", err)
-		}
+		return
 	}
-	fault.Pause(ctx, "run.finish")
+	if err := ctx.Err(); err != nil {
+		st.Status, st.Note = StepSkipped, "not run: the run was interrupted"
+		rep.Steps = append(rep.Steps, st)
+		out.stopped = true
+		if out.firstErr == nil {
+			out.firstErr, rep.FailedStep = fmt.Errorf("interrupted: %w", err), t.Name
+		}
+		return
+	}
+	fault.Pause(ctx, t.Name)
+	log.Info("step started", "step", t.Name)
+	// The run lock lives in its session: if that connection died (server
+	// restart), another run could start, so this one must stop.
+	err := lockAlive(ctx, lockConn)
+	if err == nil {
+		err = runTask(ctx, t, &st)
+	} else {
+		t.Continue = false
+	}
+	st.DurationMS = time.Since(st.StartedAt).Milliseconds()
+	if err != nil {
+		err = pgerr.ExplainConn(err)
+		st.Status = StepFailed
+		st.Error = logx.OneLine(alert.Redact(err.Error()))
+		out.quality = out.quality || errors.Is(err, ErrQuality)
+		if out.firstErr == nil {
+			out.firstErr, rep.FailedStep = err, t.Name
+		}
+		out.stopped = out.stopped || !t.Continue
+		log.Error("step failed", "step", t.Name, "err", st.Error, "duration_ms", st.DurationMS)
+	} else {
+		if st.Status == "" {
+			st.Status = StepOK
+		}
+		log.Info("step finished", "step", t.Name, "status", st.Status, "duration_ms", st.DurationMS, "counts", st.Counts)
+	}
+	rep.Steps = append(rep.Steps, st)
+	if err := r.saveSteps(ctx, rep); err != nil {
+		log.Warn("could not record the step in meta.runs", "step", t.Name, "err", err)
+	}
+}
 
+// conclude sets the run's status and exit code from out, records them in
+// meta.runs and alerts.
+func (r *Runner) conclude(ctx context.Context, rep *Report, out outcome, log *slog.Logger) {
 	rep.FinishedAt = time.Now()
 	rep.DurationMS = rep.FinishedAt.Sub(rep.StartedAt).Milliseconds()
 	switch {
-	case firstErr == nil:
+	case out.firstErr == nil:
 		rep.Status, rep.ExitCode = RunOK, ExitOK
-	case quality && onlyQuality(rep):
+	case out.quality && onlyQuality(rep):
 		rep.Status, rep.ExitCode = RunQualityFailed, ExitQuality
 	default:
 		rep.Status, rep.ExitCode = RunFailed, ExitFailed
 	}
-	if firstErr != nil {
-		rep.Error = logx.OneLine(alert.Redact(firstErr.Error()))
+	if out.firstErr != nil {
+		rep.Error = logx.OneLine(alert.Redact(out.firstErr.Error()))
 	}
 	if err := r.finish(ctx, rep); err != nil {
 		log.Error("could not record the run's outcome in meta.runs (the next run marks it abandoned)", "err", err)
@@ -294,7 +314,6 @@ func (r *Runner) Run(ctx context.Context, tasks []Task) (*Report, error) {
 		r.sendAlert(ctx, rep, log)
 	}
 	log.Info("run finished", "status", rep.Status, "exit_code", rep.ExitCode, "duration_ms", rep.DurationMS)
-	return rep, nil
 }
 
 // lockAlive checks the session holding the run lock still answers.
@@ -350,9 +369,9 @@ func (r *Runner) lock(ctx context.Context) (*pglock.Held, error) {
 		if r.LockWait > 0 {
 			be.Waited = time.Since(start)
 		}
-		_ = r.Pool.QueryRow(ctx, `SELECT run_id, started_at, coalesce(host, ''), coalesce(pid, 0)
-			FROM meta.runs WHERE status = 'running' ORDER BY run_id DESC LIMIT 1`).
-			Scan(&be.RunID, &be.StartedAt, &be.Host, &be.PID)
+		if row, err := rundb.New(r.Pool).RunningRun(ctx); err == nil {
+			be.RunID, be.StartedAt, be.Host, be.PID = row.RunID, row.StartedAt.Time, row.Host, int(row.Pid)
+		}
 		return nil, be
 	}
 	if err != nil {
@@ -368,8 +387,7 @@ func (r *Runner) saveSteps(ctx context.Context, rep *Report) error {
 	}
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, err = r.Pool.Exec(uctx, `UPDATE meta.runs SET steps = $2 WHERE run_id = $1`, rep.RunID, steps)
-	return err
+	return rundb.New(r.Pool).SaveRunSteps(uctx, rundb.SaveRunStepsParams{RunID: rep.RunID, Steps: steps})
 }
 
 func (r *Runner) finish(ctx context.Context, rep *Report) error {
@@ -379,13 +397,13 @@ func (r *Runner) finish(ctx context.Context, rep *Report) error {
 	}
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	tag, err := r.Pool.Exec(uctx, `UPDATE meta.runs SET status = $2, exit_code = $3, failed_step = nullif($4, ''),
-		error = nullif($5, ''), steps = $6, finished_at = clock_timestamp() WHERE run_id = $1 AND status = 'running'`,
-		rep.RunID, rep.Status, rep.ExitCode, rep.FailedStep, rep.Error, steps)
+	code := int32(rep.ExitCode)
+	n, err := rundb.New(r.Pool).FinishRun(uctx, rundb.FinishRunParams{RunID: rep.RunID, Status: rep.Status, ExitCode: &code,
+		FailedStep: rep.FailedStep, Error: rep.Error, Steps: steps})
 	if err != nil {
 		return pgerr.ExplainConn(err)
 	}
-	if tag.RowsAffected() != 1 {
+	if n != 1 {
 		return errors.New("the run's row is no longer 'running' (another run marked it abandoned after this one lost its lock)")
 	}
 	return nil

@@ -16,6 +16,23 @@ type ServeOptions struct {
 	Log             *slog.Logger  // nil: discard
 	RequestTimeout  time.Duration // the handler's; the write timeout leaves it room
 	ShutdownTimeout time.Duration // 0: DefaultShutdownTimeout
+	// UI, when set, serves every path the API does not (/, /items, ...:
+	// the web pages) on the same listener.
+	UI http.Handler
+}
+
+// Routes is the handler Serve serves: the API for /api/, /health and
+// /metrics, ui (when not nil) for everything else.
+func Routes(h *api.Handler, ui http.Handler) http.Handler {
+	if ui == nil {
+		return h
+	}
+	m := http.NewServeMux()
+	m.Handle("/api/", h)
+	m.Handle("/health", h)
+	m.Handle("/metrics", h)
+	m.Handle("/", ui)
+	return m
 }
 
 // Run listens on addr and serves h until ctx ends (see Serve).
@@ -44,7 +61,7 @@ func Serve(ctx context.Context, ln net.Listener, h *api.Handler, o ServeOptions)
 		o.RequestTimeout = api.DefaultRequestTimeout
 	}
 	hs := &http.Server{
-		Handler:           h,
+		Handler:           Routes(h, o.UI),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      o.RequestTimeout + 15*time.Second,

@@ -3,17 +3,22 @@ package status
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/novacorrente/novawh/internal/alert"
 	"github.com/novacorrente/novawh/internal/logx"
+	"github.com/novacorrente/novawh/internal/pgerr"
+	"github.com/novacorrente/novawh/internal/status/statusdb"
 )
 
 // Run is one row of meta.runs.
@@ -57,15 +62,21 @@ type Table struct {
 	Layer string `json:"layer"`
 	Name  string `json:"name"`
 	Kind  string `json:"kind"` // table, partitioned table, view, materialized view
-	Rows  *int64 `json:"rows"` // nil when counting timed out
-	Note  string `json:"note,omitempty"`
+	// Rows is the row count; nil when not counted (views, unless Exact).
+	Rows *int64 `json:"rows"`
+	// Estimated: Rows is the statistics' estimate (tables too large to
+	// count quickly), not count(*).
+	Estimated bool   `json:"estimated"`
+	Note      string `json:"note,omitempty"`
 }
 
 // Layer totals a layer.
 type Layer struct {
-	Layer  string  `json:"layer"`
-	Rows   int64   `json:"rows"`
-	Tables []Table `json:"tables"`
+	Layer string `json:"layer"`
+	Rows  int64  `json:"rows"`
+	// Estimated: the total includes estimates.
+	Estimated bool    `json:"estimated"`
+	Tables    []Table `json:"tables"`
 }
 
 // Export is the last export run.
@@ -95,11 +106,25 @@ type Status struct {
 	Export    *Export   `json:"last_export"`
 }
 
+// DefaultExactBytes is the size up to which a table is counted exactly
+// (count(*) over at most 32 MiB is quick); larger tables show the
+// statistics' estimate unless Options.Exact.
+const DefaultExactBytes = 32 << 20
+
 // Options tune Collect.
 type Options struct {
 	Runs int // last N runs, default 10
-	// CountTimeout bounds each row count (views can be expensive); default 5s.
+	// ExactBytes: tables whose data is at most this size are counted
+	// exactly (default DefaultExactBytes).
+	ExactBytes int64
+	// Exact counts every table and view with count(*), each bounded by
+	// CountTimeout (views can be expensive); default off: estimates for
+	// large tables, views not counted.
+	Exact bool
+	// CountTimeout bounds each exact count of Exact; default 5s.
 	CountTimeout time.Duration
+	// Log receives what could not be counted and why (nil: discarded).
+	Log *slog.Logger
 }
 
 // Collect reads the status from the database.
@@ -110,167 +135,194 @@ func Collect(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Status, er
 	if opts.CountTimeout <= 0 {
 		opts.CountTimeout = 5 * time.Second
 	}
+	if opts.ExactBytes <= 0 {
+		opts.ExactBytes = DefaultExactBytes
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	q := statusdb.New(pool)
 	st := &Status{CheckedAt: time.Now().UTC(), Runs: []Run{}, Sources: []Source{}, Layers: []Layer{}}
-	if err := pool.QueryRow(ctx, "SELECT current_database()").Scan(&st.Database); err != nil {
+	var err error
+	if st.Database, err = q.DatabaseName(ctx); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	var err error
-	if st.Runs, err = runs(ctx, pool, opts.Runs); err != nil {
+	if st.Runs, err = runs(ctx, q, opts.Runs); err != nil {
 		return nil, err
 	}
-	if st.Sources, err = sources(ctx, pool); err != nil {
+	if st.Sources, err = sources(ctx, q); err != nil {
 		return nil, err
 	}
-	if st.Layers, err = layers(ctx, pool, opts.CountTimeout); err != nil {
+	if st.Layers, err = layers(ctx, pool, q, opts); err != nil {
 		return nil, err
 	}
-	if st.Export, err = lastExport(ctx, pool); err != nil {
+	if st.Export, err = lastExport(ctx, q); err != nil {
 		return nil, err
 	}
 	return st, nil
 }
 
-func exists(ctx context.Context, pool *pgxpool.Pool, rel string) (bool, error) {
-	var ok bool
-	if err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", rel).Scan(&ok); err != nil {
+func exists(ctx context.Context, q *statusdb.Queries, rel string) (bool, error) {
+	ok, err := q.RelationExists(ctx, rel)
+	if err != nil {
 		return false, fmt.Errorf("status: %w", err)
 	}
 	return ok, nil
 }
 
-func runs(ctx context.Context, pool *pgxpool.Pool, n int) ([]Run, error) {
+func runs(ctx context.Context, q *statusdb.Queries, n int) ([]Run, error) {
 	out := []Run{}
-	if ok, err := exists(ctx, pool, "meta.runs"); err != nil || !ok {
+	if ok, err := exists(ctx, q, "meta.runs"); err != nil || !ok {
 		return out, err
 	}
-	rows, err := pool.Query(ctx, `SELECT run_id, trigger, status, exit_code, coalesce(failed_step, ''), coalesce(error, ''),
-		started_at, finished_at, (extract(epoch FROM finished_at - started_at) * 1000)::bigint, steps
-		FROM meta.runs ORDER BY run_id DESC LIMIT $1`, n)
+	rows, err := q.LastRuns(ctx, int32(n))
 	if err != nil {
 		return nil, fmt.Errorf("status: read meta.runs: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r Run
-		var steps []byte
-		if err := rows.Scan(&r.RunID, &r.Trigger, &r.Status, &r.ExitCode, &r.FailedStep, &r.Error,
-			&r.StartedAt, &r.FinishedAt, &r.DurationMS, &steps); err != nil {
-			return nil, fmt.Errorf("status: read meta.runs: %w", err)
+	for _, row := range rows {
+		r := Run{RunID: row.RunID, Trigger: row.Trigger, Status: row.Status, FailedStep: row.FailedStep, Error: row.Error,
+			StartedAt: row.StartedAt.Time, Steps: []RunStep{}}
+		if row.ExitCode != nil {
+			c := int(*row.ExitCode)
+			r.ExitCode = &c
 		}
-		r.Steps = []RunStep{}
-		if err := json.Unmarshal(steps, &r.Steps); err != nil {
+		if row.FinishedAt.Valid {
+			f := row.FinishedAt.Time
+			d := f.Sub(r.StartedAt).Milliseconds()
+			r.FinishedAt, r.DurationMS = &f, &d
+		}
+		if err := json.Unmarshal(row.Steps, &r.Steps); err != nil {
 			return nil, fmt.Errorf("status: meta.runs run %d: steps: %w", r.RunID, err)
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-func sources(ctx context.Context, pool *pgxpool.Pool) ([]Source, error) {
-	out := []Source{}
-	rows, err := pool.Query(ctx, `
-		WITH l AS (
-			SELECT source,
-			       count(*) FILTER (WHERE status = 'loaded') AS loads,
-			       coalesce(sum(rows_loaded) FILTER (WHERE status = 'loaded'), 0)::bigint AS rows_loaded,
-			       coalesce(sum(rows_rejected) FILTER (WHERE status = 'loaded'), 0)::bigint AS rows_rejected,
-			       max(finished_at) FILTER (WHERE status = 'loaded') AS last_loaded,
-			       max(max_date) FILTER (WHERE status = 'loaded') AS max_date,
-			       (array_agg(status ORDER BY load_id DESC))[1] AS last_status,
-			       (array_agg(coalesce(error, '') ORDER BY load_id DESC))[1] AS last_error
-			FROM meta.loads GROUP BY source
-		), w AS (
-			SELECT source, max(watermark) AS watermark FROM meta.watermarks GROUP BY source
-		)
-		SELECT coalesce(l.source, w.source), coalesce(l.loads, 0), coalesce(l.rows_loaded, 0), coalesce(l.rows_rejected, 0),
-		       l.last_loaded, (extract(epoch FROM now() - l.last_loaded))::bigint, l.max_date::text,
-		       coalesce(l.last_status, ''), coalesce(l.last_error, ''), w.watermark::text
-		FROM l FULL JOIN w ON w.source = l.source
-		ORDER BY 1`)
+func sources(ctx context.Context, q *statusdb.Queries) ([]Source, error) {
+	rows, err := q.SourceFreshness(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("status: read meta.loads: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var s Source
-		if err := rows.Scan(&s.Source, &s.Loads, &s.RowsLoaded, &s.RowsRejected, &s.LastLoadedAt, &s.AgeSeconds,
-			&s.MaxBusinessDate, &s.LastStatus, &s.LastError, &s.Watermark); err != nil {
-			return nil, fmt.Errorf("status: read meta.loads: %w", err)
+	out := []Source{}
+	for _, row := range rows {
+		s := Source{Source: row.Source, Loads: row.Loads, RowsLoaded: row.RowsLoaded, RowsRejected: row.RowsRejected,
+			LastStatus: row.LastStatus, LastError: row.LastError,
+			MaxBusinessDate: dateText(row.MaxDate), Watermark: dateText(row.Watermark)}
+		if row.LastLoaded.Valid {
+			t := row.LastLoaded.Time
+			age := int64(row.CheckedAt.Time.Sub(t).Seconds())
+			s.LastLoadedAt, s.AgeSeconds = &t, &age
 		}
 		out = append(out, s)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-func layers(ctx context.Context, pool *pgxpool.Pool, timeout time.Duration) ([]Layer, error) {
-	rows, err := pool.Query(ctx, `SELECT n.nspname, c.relname,
-		CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' END
-		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname IN ('bronze', 'silver', 'gold', 'meta') AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
-		ORDER BY array_position(ARRAY['bronze', 'silver', 'gold', 'meta']::name[], n.nspname), c.relname`)
-	if err != nil {
-		return nil, fmt.Errorf("status: list tables: %w", err)
+func dateText(d pgtype.Date) *string {
+	if !d.Valid {
+		return nil
 	}
-	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Table, error) {
-		var t Table
-		err := r.Scan(&t.Layer, &t.Name, &t.Kind)
-		return t, err
-	})
+	s := d.Time.Format(time.DateOnly)
+	return &s
+}
+
+var kinds = map[string]string{"r": "table", "p": "partitioned table", "v": "view", "m": "materialized view"}
+
+func layers(ctx context.Context, pool *pgxpool.Pool, q *statusdb.Queries, opts Options) ([]Layer, error) {
+	rels, err := q.Relations(ctx, opts.ExactBytes)
 	if err != nil {
 		return nil, fmt.Errorf("status: list tables: %w", err)
 	}
 	out := []Layer{}
-	for i := range tables {
-		t := &tables[i]
-		n, err := count(ctx, pool, t.Layer, t.Name, timeout)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			t.Note = "not counted: " + logx.OneLine(err.Error())
-		} else {
+	for _, rel := range rels {
+		t := Table{Layer: rel.Layer, Name: rel.Name, Kind: kinds[rel.Relkind]}
+		switch {
+		case rel.Relkind == "v" && !opts.Exact:
+			t.Note = "view: not counted (novawh status --exact counts views)"
+		case rel.Exact >= 0:
+			n := rel.Exact
 			t.Rows = &n
+		case opts.Exact:
+			n, note, err := exactCount(ctx, pool, rel.Layer, rel.Name, opts)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case note == "":
+				t.Rows = &n
+			case rel.Relkind != "v":
+				est := rel.Estimate
+				t.Rows, t.Estimated, t.Note = &est, true, note+": estimate shown"
+			default:
+				t.Note = note
+			}
+		default:
+			est := rel.Estimate
+			t.Rows, t.Estimated = &est, true
 		}
 		if len(out) == 0 || out[len(out)-1].Layer != t.Layer {
 			out = append(out, Layer{Layer: t.Layer})
 		}
 		l := &out[len(out)-1]
-		l.Tables = append(l.Tables, *t)
+		l.Tables = append(l.Tables, t)
 		if t.Rows != nil {
 			l.Rows += *t.Rows
+			l.Estimated = l.Estimated || t.Estimated
 		}
 	}
 	return out, nil
 }
 
-func count(ctx context.Context, pool *pgxpool.Pool, schema, name string, timeout time.Duration) (int64, error) {
+// exactCount counts one relation with count(*) within opts.CountTimeout.
+// What keeps it from counting is a note for the table, never the raw error
+// (which goes to the log); only the caller's own cancellation is an error.
+func exactCount(ctx context.Context, pool *pgxpool.Pool, schema, name string, opts Options) (int64, string, error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", timeout.Milliseconds())); err != nil {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", opts.CountTimeout.Milliseconds())); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{schema, name}.Sanitize()).Scan(&n)
 	})
-	return n, err
+	switch {
+	case err == nil:
+		return n, "", nil
+	case ctx.Err() != nil:
+		return 0, "", ctx.Err()
+	case pgerr.Canceled(err):
+		return 0, fmt.Sprintf("not counted within --count-timeout %s", opts.CountTimeout), nil
+	case pgerr.InsufficientPrivilege(err):
+		return 0, "not counted: this role may not read it", nil
+	default:
+		opts.Log.Warn("status: count failed", "relation", schema+"."+name, "err", logx.OneLine(err.Error()))
+		return 0, "not counted (the reason is in the log)", nil
+	}
 }
 
-func lastExport(ctx context.Context, pool *pgxpool.Pool) (*Export, error) {
-	if ok, err := exists(ctx, pool, "meta.export_runs"); err != nil || !ok {
+func lastExport(ctx context.Context, q *statusdb.Queries) (*Export, error) {
+	if ok, err := exists(ctx, q, "meta.export_runs"); err != nil || !ok {
 		return nil, err
 	}
-	var e Export
-	err := pool.QueryRow(ctx, `SELECT run_id, target, status, full_export, files_written, files_removed, rows_written,
-		bytes_written, coalesce(error, ''), started_at, finished_at,
-		(SELECT max(finished_at) FROM meta.export_runs s WHERE s.target = r.target AND s.status = 'succeeded')
-		FROM meta.export_runs r ORDER BY run_id DESC LIMIT 1`).Scan(&e.RunID, &e.Target, &e.Status, &e.Full,
-		&e.FilesWritten, &e.FilesRemoved, &e.RowsWritten, &e.BytesWritten, &e.Error, &e.StartedAt, &e.FinishedAt, &e.LastSucceededAt)
-	if err == pgx.ErrNoRows {
+	row, err := q.LastExport(ctx)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("status: read meta.export_runs: %w", err)
 	}
-	return &e, nil
+	e := &Export{RunID: row.RunID, Target: row.Target, Status: row.Status, Full: row.FullExport, FilesWritten: row.FilesWritten,
+		FilesRemoved: row.FilesRemoved, RowsWritten: row.RowsWritten, BytesWritten: row.BytesWritten, Error: row.Error,
+		StartedAt: row.StartedAt.Time, FinishedAt: timePtr(row.FinishedAt), LastSucceededAt: timePtr(row.LastSucceededAt)}
+	return e, nil
+}
+
+func timePtr(t pgtype.Timestamptz) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time
+	return &v
 }
 
 // WriteJSON writes st as indented JSON.
@@ -334,20 +386,20 @@ func WriteText(w io.Writer, st *Status) error {
 		}
 	}
 
-	p("\nROWS PER LAYER\n")
+	p("\nROWS PER LAYER (~ = estimate from the table statistics)\n")
 	p("  LAYER\tTABLE\tKIND\tROWS\n")
 	for _, l := range st.Layers {
 		for _, t := range l.Tables {
 			rows := "-"
 			if t.Rows != nil {
-				rows = fmt.Sprint(*t.Rows)
+				rows = countText(*t.Rows, t.Estimated)
 			}
 			if t.Note != "" {
-				rows += " (" + truncate(t.Note, 50) + ")"
+				rows += " (" + t.Note + ")"
 			}
 			p("  %s\t%s\t%s\t%s\n", l.Layer, t.Name, t.Kind, rows)
 		}
-		p("  %s\t(total)\t\t%d\n", l.Layer, l.Rows)
+		p("  %s\t(total)\t\t%s\n", l.Layer, countText(l.Rows, l.Estimated))
 	}
 
 	p("\nLAST EXPORT\n")
@@ -369,6 +421,14 @@ func WriteText(w io.Writer, st *Status) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// countText writes n, with ~ in front of an estimate.
+func countText(n int64, estimated bool) string {
+	if estimated {
+		return "~" + fmt.Sprint(n)
+	}
+	return fmt.Sprint(n)
 }
 
 func deref(s *string) string {

@@ -141,3 +141,102 @@ func TestCountTimeout(t *testing.T) {
 	}
 	t.Fatal("slow view not listed")
 }
+
+// Rows per layer: small tables are counted exactly, larger ones (here: any
+// with data, ExactBytes 1) show the statistics' estimate flagged as such,
+// views are not counted, and nothing is ever an error text.
+func TestRowsEstimatedAndViewsNotCounted(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO gold.dim_site (site_id) SELECT g::text FROM generate_series(1, 500) g;
+		ANALYZE gold.dim_site`); err != nil {
+		t.Fatal(err)
+	}
+	find := func(st *Status, layer, name string) Table {
+		t.Helper()
+		for _, l := range st.Layers {
+			for _, tb := range l.Tables {
+				if l.Layer == layer && tb.Name == name {
+					return tb
+				}
+			}
+		}
+		t.Fatalf("%s.%s not listed", layer, name)
+		return Table{}
+	}
+	exact, err := Collect(ctx, db.Pool, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb := find(exact, "gold", "dim_site"); tb.Rows == nil || *tb.Rows != 500 || tb.Estimated {
+		t.Fatalf("small table: %+v", tb)
+	}
+	est, err := Collect(ctx, db.Pool, Options{ExactBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb := find(est, "gold", "dim_site"); tb.Rows == nil || *tb.Rows != 500 || !tb.Estimated {
+		t.Fatalf("estimated table: %+v", tb)
+	}
+	if tb := find(est, "gold", "fact_forecast"); tb.Rows == nil || *tb.Rows != 0 || tb.Estimated {
+		t.Fatalf("an empty table is counted: %+v", tb)
+	}
+	view := find(est, "silver", "erp_lines")
+	if view.Kind != "view" || view.Rows != nil || !strings.Contains(view.Note, "not counted") {
+		t.Fatalf("view: %+v", view)
+	}
+	var gold Layer
+	for _, l := range est.Layers {
+		if l.Layer == "gold" {
+			gold = l
+		}
+	}
+	if !gold.Estimated || gold.Rows < 500 {
+		t.Fatalf("gold total %+v", gold)
+	}
+	var buf bytes.Buffer
+	if err := WriteText(&buf, est); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"~ = estimate", "dim_site", "~500", "view: not counted"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, buf.String())
+		}
+	}
+	if strings.Contains(buf.String(), "ERROR") {
+		t.Errorf("an error printed as a value:\n%s", buf.String())
+	}
+}
+
+// --exact: every table and view counted; a view slower than the count
+// timeout is noted as such (never with the server's error text).
+func TestExactCountTimeout(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	if _, err := db.Pool.Exec(ctx, `CREATE VIEW silver.zz_slow AS SELECT 1 AS x FROM pg_sleep(30)`); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Collect(ctx, db.Pool, Options{Exact: true, CountTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slow, lines *Table
+	for _, l := range st.Layers {
+		for i, tb := range l.Tables {
+			switch tb.Name {
+			case "zz_slow":
+				slow = &l.Tables[i]
+			case "erp_lines":
+				lines = &l.Tables[i]
+			}
+		}
+	}
+	if slow == nil || slow.Rows != nil || slow.Note != "not counted within --count-timeout 200ms" {
+		t.Fatalf("slow view: %+v", slow)
+	}
+	if lines == nil || lines.Rows == nil || *lines.Rows != 0 || lines.Estimated {
+		t.Fatalf("view counted with --exact: %+v", lines)
+	}
+}

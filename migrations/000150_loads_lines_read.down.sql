@@ -1,0 +1,1 @@
+ALTER TABLE meta.loads DROP COLUMN IF EXISTS lines_read;

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# make bench-scale: the 10 GB run of issue 17. Generates ~50M forecast rows
+# and the matching ERP demand (3,000 materials x 5 ML sites (+ office and
+# blank depots) x 3 years, ~3M lines), then measures on a durable private
+# PostgreSQL (fsync on): load (and psql \copy of the largest file as its
+# anchor), full refresh, status, the API p95 (30-day timeseries, 16 clients),
+# full export, then one more day: load, incremental refresh, incremental
+# export; the peak RSS of every command (goal < 256 MiB) and the database
+# size. It takes about 1.5 to 2.5 hours on this 2-core machine and needs
+# ~60 GB of free disk. Not part of make test.
+#
+# Knobs: SCALE_ITEMS (3000), SCALE_SITES (5), SCALE_DAYS (1095),
+# SCALE_SOURCES (ensemble,arima,xgboost), SCALE_DIR (a new folder under
+# TMPDIR), SCALE_KEEP=1 keeps the server and the files afterwards,
+# SCALE_REQUESTS (API requests, 20000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local
+ITEMS=${SCALE_ITEMS:-3000}
+SITES=${SCALE_SITES:-5}
+DAYS=${SCALE_DAYS:-1095}
+SOURCES=${SCALE_SOURCES:-ensemble,arima,xgboost}
+DIR=${SCALE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/novawh-scale-XXXXXX")}
+mkdir -p "$DIR/out" bench/out
+chmod 0755 "$DIR"
+REPORT="bench/out/bench-scale-$(date +%Y%m%d-%H%M%S).txt"
+T0=$(date +%s)
+say() { echo "$*" | tee -a "$REPORT"; }
+
+go build -o bin/novawh ./cmd/novawh
+go build -o "$DIR/benchscale" ./scripts/benchscale
+say "# novawh bench-scale $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -r)"
+say "# scale: $ITEMS items x $SITES sites x $DAYS days, sources $SOURCES"
+
+export NOVAWH_PGDIR="$DIR/pg"
+mkdir -p "$NOVAWH_PGDIR" && chmod 0755 "$NOVAWH_PGDIR"
+stop_db() {
+  if [[ "${SCALE_KEEP:-0}" == 1 ]]; then
+    echo "kept: server in $NOVAWH_PGDIR (bin/novawh db stop --dir $NOVAWH_PGDIR), files in $DIR"
+  else
+    bin/novawh db stop --purge --yes --log-file "" >/dev/null 2>&1 || true
+    rm -rf "$DIR"
+  fi
+}
+trap stop_db EXIT
+DATABASE_URL="$(bin/novawh db start --durable --log-file "")"
+export DATABASE_URL NOVAWH_OFFLINE=1
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL")
+
+# measure NAME CMD...: runs CMD, records wall seconds and peak RSS.
+printf '%-34s %10s %10s %s\n' step seconds "RSS MiB" "" | tee -a "$REPORT"
+measure() {
+  local name=$1; shift
+  local tf="$DIR/time.txt"
+  if ! /usr/bin/time -f '%e %M' -o "$tf" "$@" >>"$DIR/commands.log" 2>&1; then
+    say "FAILED: $name ($*): see $DIR/commands.log"; tail -20 "$DIR/commands.log"; exit 1
+  fi
+  read -r secs kib <"$tf"
+  local mib=$((kib / 1024)) verdict="ok (< 256)"
+  ((mib < 256)) || verdict="OVER 256 MiB"
+  printf '%-34s %10s %10s %s\n' "$name" "$secs" "$mib" "$verdict" | tee -a "$REPORT"
+  eval "SECS_${name//[^a-zA-Z0-9]/_}=$secs"
+}
+
+measure generate "$DIR/benchscale" -dir "$DIR/data" -items "$ITEMS" -sites "$SITES" -days "$DAYS" -sources "$SOURCES"
+say "# $(tail -1 "$DIR/commands.log")"
+measure migrate bin/novawh migrate up --log-file ""
+
+# The loader against psql \copy of the same (largest) file into a bare copy
+# of its table, on the same server.
+BIG=$(ls -S "$DIR"/data/history/forecasts_*.csv | head -1)
+COLS=$(head -1 "$BIG")
+"${PSQL[@]}" -c "CREATE TABLE public.copy_anchor AS SELECT $COLS FROM bronze.ml_forecasts WITH NO DATA"
+measure "psql copy (largest file)" "${PSQL[@]}" -c "\\copy public.copy_anchor ($COLS) FROM '$BIG' WITH (FORMAT csv, HEADER true)"
+"${PSQL[@]}" -c "DROP TABLE public.copy_anchor"
+measure "load largest forecast file" bin/novawh load --source ml_forecasts --log-file "" "$BIG"
+for f in "$DIR"/data/history/forecasts_*.csv; do
+  [[ "$f" == "$BIG" ]] && continue
+  measure "load $(basename "$f")" bin/novawh load --source ml_forecasts --log-file "" "$f"
+done
+measure "load erp_history.csv" bin/novawh load --source erp_requisitions --log-file "" "$DIR/data/history/erp_history.csv"
+measure "load inventory.csv" bin/novawh load --source inventory --log-file "" "$DIR/data/history/inventory.csv"
+measure "refresh --full" bin/novawh refresh --full --log-file ""
+measure status bin/novawh status --log-file ""
+measure "export --full (gold)" bin/novawh export --full --to "$DIR/out/exports" --log-file ""
+
+measure "load one more day (forecasts)" bin/novawh load --source ml_forecasts --log-file "" "$DIR/data/day/forecasts_day.csv"
+measure "load one more day (ERP)" bin/novawh load --source erp_requisitions --log-file "" "$DIR/data/day/erp_day.csv"
+measure "load one more day (inventory)" bin/novawh load --source inventory --log-file "" "$DIR/data/day/inventory_day.csv"
+measure "refresh (incremental, one day)" bin/novawh refresh --log-file ""
+measure "export (incremental, one day)" bin/novawh export --to "$DIR/out/exports" --log-file ""
+measure "status (after the day)" bin/novawh status --log-file ""
+
+# The API: GET /api/v1/items/{id}/timeseries, 30 days, 16 clients, cache
+# off and on, against the bare SQL p95 on the same pool.
+# The benchmark binary is built first so that its RSS (server and clients
+# in one process) is what is measured, not the compiler's.
+go test -c -o "$DIR/api.test" ./api
+measure "API benchmark (server+clients)" env NOVAWH_BENCH=1 NOVAWH_BENCH_DATABASE_URL="$DATABASE_URL" \
+  NOVAWH_BENCH_REQUESTS="${SCALE_REQUESTS:-20000}" \
+  "$DIR/api.test" -test.run '^$' -test.bench '^BenchmarkTimeseriesAPI$' -test.benchtime 1x -test.timeout 60m
+grep -E 'p95|ratio|goal' "$DIR/commands.log" | tail -12 | tee -a "$REPORT"
+
+say ""
+say "# ratios"
+say "$(awk -v a="$SECS_load_largest_forecast_file" -v b="$SECS_psql_copy__largest_file_" 'BEGIN{printf "loader / psql \\copy (largest file): %.2f (goal <= 0.55 in make bench)", a/b}')"
+say "$(awk -v a="$SECS_refresh__incremental__one_day_" -v b="$SECS_refresh___full" 'BEGIN{printf "incremental / full refresh: %.2f%% (goal <= 1%%)", 100*a/b}')"
+say "$(awk -v a="$SECS_export__incremental__one_day_" -v b="$SECS_export___full__gold_" 'BEGIN{printf "incremental / full export: %.2f%%", 100*a/b}')"
+say ""
+say "# database"
+"${PSQL[@]}" -At -c "SELECT 'database size: ' || pg_size_pretty(pg_database_size(current_database()))" | tee -a "$REPORT"
+"${PSQL[@]}" -At -F ' ' -c "SELECT rpad(n.nspname || '.' || c.relname, 36), pg_size_pretty(pg_total_relation_size(c.oid)), c.reltuples::bigint || ' rows (estimate)'
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname IN ('bronze', 'silver', 'gold') AND c.relkind IN ('r', 'p') AND pg_total_relation_size(c.oid) > 10 * 1024 * 1024
+  ORDER BY pg_total_relation_size(c.oid) DESC" | tee -a "$REPORT"
+say "input CSV: $(du -sh "$DIR/data" | cut -f1); Parquet export: $(du -sh "$DIR/out/exports" | cut -f1), $(find "$DIR/out/exports" -name '*.parquet' | wc -l) files"
+say "# total $(( ($(date +%s) - T0) / 60 )) min; report: $REPORT"
