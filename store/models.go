@@ -990,8 +990,15 @@ type SilverSite struct {
 	Region   interface{} `json:"region"`
 }
 
-// Every depot (ERP DEPÓSITO, ” = blank, and ML depots) with the gold site_id its demand belongs to.
+// Every depot (ERP DEPÓSITO, ” = blank, and ML depots) with the gold site_id its demand belongs to; snapshot of silver.site_map_v taken by each refresh.
 type SilverSiteMap struct {
+	Deposito string `json:"deposito"`
+	SiteID   string `json:"site_id"`
+	MlSite   bool   `json:"ml_site"`
+}
+
+// Every depot (ERP DEPÓSITO, ” = blank, and ML depots) with the gold site_id its demand belongs to (refresh copies it into silver.site_map).
+type SilverSiteMapV struct {
 	Deposito string      `json:"deposito"`
 	SiteID   interface{} `json:"site_id"`
 	MlSite   interface{} `json:"ml_site"`
@@ -1001,7 +1008,7 @@ type SilverSiteMap struct {
 type SilverStgDemand struct {
 	Date         pgtype.Date `json:"date"`
 	ItemID       string      `json:"item_id"`
-	SiteID       interface{} `json:"site_id"`
+	SiteID       string      `json:"site_id"`
 	Deposito     bool        `json:"deposito"`
 	Unit         string      `json:"unit"`
 	Quantity     *float64    `json:"quantity"`

@@ -4,7 +4,7 @@
 -- depot code itself; the blank depot is silver.blank_depot_site().
 
 DROP VIEW IF EXISTS silver.item_map_v, silver.series_map_v, silver.stg_items, silver.stg_sites,
-    silver.site_map, silver.sites CASCADE;
+    silver.site_map_v, silver.sites CASCADE;
 
 -- Raw item/site/series keys seen in ML outputs (forecasts and inventory) are
 -- kept in silver.ml_keys; this adds the keys of the given loads (NULL:
@@ -186,8 +186,9 @@ COMMENT ON VIEW silver.stg_sites IS 'ML site ids with their ERP depot code (depo
 -- Depot -> site: the ML site of the depot (the lowest id when several share
 -- it), the blank depot '' -> silver.blank_depot_site(), any other ERP depot
 -- -> its own code (prefixed 'DEP:' in the unlikely case the code is already
--- an ML site id, 'ALL' or the blank-depot id).
-CREATE VIEW silver.site_map AS
+-- an ML site id, 'ALL' or the blank-depot id). refresh copies it into the
+-- table silver.site_map.
+CREATE VIEW silver.site_map_v AS
 WITH ml AS (
     SELECT deposito, min(site_id COLLATE "C") AS site_id FROM silver.stg_sites
     WHERE deposito IS NOT NULL AND site_id <> 'ALL' GROUP BY deposito
@@ -202,7 +203,7 @@ SELECT d.deposito,
             ELSE d.deposito END AS site_id,
        ml.site_id IS NOT NULL AS ml_site
 FROM deps d LEFT JOIN ml USING (deposito);
-COMMENT ON VIEW silver.site_map IS 'Every depot (ERP DEPÓSITO, '''' = blank, and ML depots) with the gold site_id its demand belongs to.';
+COMMENT ON VIEW silver.site_map_v IS 'Every depot (ERP DEPÓSITO, '''' = blank, and ML depots) with the gold site_id its demand belongs to (refresh copies it into silver.site_map).';
 
 -- Every gold site except 'ALL': the ML sites, the ERP depots without an ML
 -- site, and the blank-depot site.

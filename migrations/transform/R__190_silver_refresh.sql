@@ -112,6 +112,10 @@ BEGIN
         INSERT INTO silver.series_map SELECT item_raw, site_raw, series_raw, item_id, site_id FROM silver.series_map_v;
         ANALYZE silver.ml_keys, silver.series_map;
     END IF;
+    -- Depots -> sites: small, taken every time (a new depot, a new ML site).
+    DELETE FROM silver.site_map;
+    INSERT INTO silver.site_map SELECT deposito, site_id, ml_site FROM silver.site_map_v;
+    ANALYZE silver.site_map;
     PERFORM meta.progress('silver.item_resolution', (SELECT count(*) FROM silver.item_map), t0);
 
     -- Dates the other sources' new rows touch.

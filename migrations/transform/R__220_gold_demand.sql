@@ -8,7 +8,10 @@
 -- index appends stay sequential and one series' days share heap pages.
 
 CREATE OR REPLACE FUNCTION gold.write_fact_demand(p_suffix text, p_lo date, p_hi date) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Bulk joins only: hash joins whatever the estimates of the silver views
+-- (their multi-column key joins are estimated at a row or two).
+SET enable_nestloop = off AS $$
 DECLARE n bigint;
 BEGIN
     EXECUTE format($q$
@@ -39,7 +42,10 @@ $$;
 COMMENT ON FUNCTION gold.write_fact_demand(text, date, date) IS 'Inserts gold.fact_demand rows (site rows and site_id ''ALL'') of the dates p_lo..p_hi (NULLs: all) from silver.demand_lines into gold.fact_demand || p_suffix.';
 
 CREATE OR REPLACE FUNCTION gold.write_fact_demand_supplier(p_suffix text, p_lo date, p_hi date) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Bulk joins only: hash joins whatever the estimates of the silver views
+-- (their multi-column key joins are estimated at a row or two).
+SET enable_nestloop = off AS $$
 DECLARE n bigint;
 BEGIN
     EXECUTE format($q$

@@ -11,7 +11,10 @@
 -- Item-level sums are exact (numeric), so they do not depend on the order
 -- in which a plan meets the site rows.
 CREATE OR REPLACE FUNCTION gold.write_fact_forecast(p_suffix text, p_lo date, p_hi date) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Bulk joins only: hash joins whatever the estimates of the silver views
+-- (their multi-column key joins are estimated at a row or two).
+SET enable_nestloop = off AS $$
 DECLARE
     n bigint;
     cov daterange := silver.demand_coverage();
@@ -28,7 +31,7 @@ BEGIN
         SELECT date, item_id, site_id, sum(quantity::numeric)::float8 AS q
         FROM gold.%I WHERE date BETWEEN $1 AND $2
         GROUP BY date, item_id, site_id
-    ), fsite AS (
+    ), fsite AS MATERIALIZED (
         -- the demand site of each forecast site
         SELECT s.site_id, CASE WHEN s.site_id = silver.blank_depot_site() THEN s.site_id
                                WHEN s.deposito IS NOT NULL THEN m.site_id END AS demand_site

@@ -2,7 +2,10 @@
 -- conventions as the demand writers (see R__220_gold_demand.sql).
 
 CREATE OR REPLACE FUNCTION gold.write_fact_inventory(p_suffix text, p_lo date, p_hi date) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Bulk joins only: hash joins whatever the estimates of the silver views
+-- (their multi-column key joins are estimated at a row or two).
+SET enable_nestloop = off AS $$
 DECLARE n bigint;
 BEGIN
     EXECUTE format($q$
