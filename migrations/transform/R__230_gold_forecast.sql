@@ -84,13 +84,15 @@ COMMENT ON FUNCTION gold.write_fact_forecast(text, date, date) IS 'Inserts gold.
 -- Rolling aggregates for the dates p_lo..p_hi (NULLs: all), reading the 29
 -- days before p_lo from gold.fact_forecast || p_suffix. Windows are calendar
 -- windows (RANGE over the date), so gaps in a series are not counted as
--- days. Sums are exact (numeric, with inverse transitions: moving frames
--- cost O(1) per row) so that a window recomputed from p_lo - 29 equals the
--- full build; each value is cast to numeric once and every average is sum /
--- count. A bounded window reads each series (item_id, site_id) through the
--- primary key, date-bounded, instead of the date index: fact rows are stored
--- in key order, so one series' days share heap pages while one date's rows
--- do not.
+-- days. Sums are double precision added in date order: a float8 sum has no
+-- inverse transition, so PostgreSQL sums each frame from its first day, and
+-- the daily path below sums ORDER BY date: every way of computing a window
+-- adds the same values in the same order, so a window recomputed from
+-- p_lo - 29 equals the full build bit for bit (numeric moving sums were
+-- exact too, at twice the cost). Every average is sum / count. A bounded
+-- window reads each series (item_id, site_id) through the primary key,
+-- date-bounded, instead of the date index: fact rows are stored in key
+-- order, so one series' days share heap pages while one date's rows do not.
 CREATE OR REPLACE FUNCTION gold.write_agg_forecast_rolling(p_suffix text, p_lo date, p_hi date) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -113,7 +115,7 @@ BEGIN
                    sum(fn) OVER w30 AS sf30, count(fn) OVER w30 AS nf30, sum(an) OVER w30 AS sa30, count(an) OVER w30 AS na30,
                    sum(mn) OVER w30 AS sm30, count(mn) OVER w30 AS nm30
             FROM (SELECT date, item_id, site_id, source, forecast, actual,
-                         forecast::numeric AS fn, actual::numeric AS an, mape::numeric AS mn
+                         forecast AS fn, actual AS an, mape AS mn
                   FROM gold.%I) f
             WINDOW w7 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
                           RANGE BETWEEN interval '6 days' PRECEDING AND CURRENT ROW),
@@ -126,8 +128,8 @@ BEGIN
     END IF;
     -- The daily case (rows on a few dates, e.g. the new day at the end of
     -- the history): aggregate the 30 days before each target row, so that
-    -- only the target rows pay for the numeric sums. Sums are exact, so the
-    -- figures equal the windowed build below.
+    -- only the target rows pay for the sums. Each sum adds its days in date
+    -- order, as the windowed builds do, so the figures equal theirs.
     EXECUTE format($q$ SELECT least($1, (SELECT max(date) FROM gold.%I)) - $2 < 3 $q$, src) INTO small USING p_hi, p_lo;
     IF small THEN
         EXECUTE format($q$
@@ -144,11 +146,12 @@ BEGIN
             WHERE x.item_id = k.item_id AND x.site_id = k.site_id AND x.date BETWEEN $1 AND $2
             OFFSET 0) t
         CROSS JOIN LATERAL (
-            SELECT sum(fn) FILTER (WHERE w.date >= t.date - 6) AS sf7, count(fn) FILTER (WHERE w.date >= t.date - 6) AS nf7,
-                   sum(an) FILTER (WHERE w.date >= t.date - 6) AS sa7, count(an) FILTER (WHERE w.date >= t.date - 6) AS na7,
-                   sum(mn) FILTER (WHERE w.date >= t.date - 6) AS sm7, count(mn) FILTER (WHERE w.date >= t.date - 6) AS nm7,
-                   sum(fn) AS sf30, count(fn) AS nf30, sum(an) AS sa30, count(an) AS na30, sum(mn) AS sm30, count(mn) AS nm30
-            FROM (SELECT y.date, y.forecast::numeric AS fn, y.actual::numeric AS an, y.mape::numeric AS mn
+            SELECT sum(fn ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sf7, count(fn) FILTER (WHERE w.date >= t.date - 6) AS nf7,
+                   sum(an ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sa7, count(an) FILTER (WHERE w.date >= t.date - 6) AS na7,
+                   sum(mn ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sm7, count(mn) FILTER (WHERE w.date >= t.date - 6) AS nm7,
+                   sum(fn ORDER BY w.date) AS sf30, count(fn) AS nf30, sum(an ORDER BY w.date) AS sa30, count(an) AS na30,
+                   sum(mn ORDER BY w.date) AS sm30, count(mn) AS nm30
+            FROM (SELECT y.date, y.forecast AS fn, y.actual AS an, y.mape AS mn
                   FROM gold.%2$I y
                   WHERE y.item_id = t.item_id AND y.site_id = t.site_id AND y.source = t.source
                     AND y.date BETWEEN t.date - $3 AND t.date) w) a
@@ -168,7 +171,7 @@ BEGIN
                sum(fn) OVER w30 AS sf30, count(fn) OVER w30 AS nf30, sum(an) OVER w30 AS sa30, count(an) OVER w30 AS na30,
                sum(mn) OVER w30 AS sm30, count(mn) OVER w30 AS nm30
         FROM (SELECT k.item_id, k.site_id, f.date, f.source, f.forecast, f.actual,
-                     f.forecast::numeric AS fn, f.actual::numeric AS an, f.mape::numeric AS mn
+                     f.forecast AS fn, f.actual AS an, f.mape AS mn
               FROM (SELECT DISTINCT item_id, site_id FROM silver.series_map
                     WHERE item_id IS NOT NULL AND site_id IS NOT NULL AND site_id <> ''
                     UNION
