@@ -9,10 +9,20 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// A decoder turns one non-NULL value in PostgreSQL's binary wire format into
-// a Parquet value. Byte slices are copied into *arena because pgx reuses its
-// read buffer for the next row.
-type decoder func(raw []byte, arena *[]byte) (parquet.Value, error)
+// valueKind says how a column's non-NULL values in PostgreSQL's binary wire
+// format become Parquet values.
+type valueKind uint8
+
+const (
+	kindBytes     valueKind = iota // text, varchar, bpchar, bytea, ::text: the bytes as they are
+	kindInt8                       // int8 -> INT64
+	kindInt4                       // int4 -> INT32
+	kindFloat8                     // float8 -> DOUBLE
+	kindBool                       // bool -> BOOLEAN
+	kindDate                       // date -> INT32 days since 1970-01-01
+	kindTimestamp                  // timestamp(tz) -> INT64 microseconds since 1970-01-01
+	kindTextArray                  // one-dimensional text[] -> LIST<STRING>
+)
 
 const (
 	// PostgreSQL counts dates and timestamps from 2000-01-01; Parquet from
@@ -23,76 +33,71 @@ const (
 
 var errInfinity = errors.New("infinite date or timestamp has no Parquet representation")
 
-func needLen(raw []byte, n int) error {
-	if len(raw) != n {
-		return fmt.Errorf("binary value of %d bytes, want %d", len(raw), n)
+func errLen(raw []byte, n int) error {
+	return fmt.Errorf("binary value of %d bytes, want %d", len(raw), n)
+}
+
+// decodeValue writes one non-NULL scalar value (kind is not kindTextArray)
+// into *p, without levels. Bytes are copied into *arena: pgx reuses its
+// read buffer for the next row. The value is built in place: a
+// parquet.Value returned and copied costs several times more per value.
+func decodeValue(p *parquet.Value, kind valueKind, raw []byte, arena *[]byte) error {
+	switch kind {
+	case kindBytes:
+		start := len(*arena)
+		*arena = append(*arena, raw...)
+		*p = parquet.ByteArrayValue((*arena)[start:len(*arena):len(*arena)])
+	case kindInt8:
+		if len(raw) != 8 {
+			return errLen(raw, 8)
+		}
+		*p = parquet.Int64Value(int64(binary.BigEndian.Uint64(raw)))
+	case kindInt4:
+		if len(raw) != 4 {
+			return errLen(raw, 4)
+		}
+		*p = parquet.Int32Value(int32(binary.BigEndian.Uint32(raw)))
+	case kindFloat8:
+		if len(raw) != 8 {
+			return errLen(raw, 8)
+		}
+		*p = parquet.DoubleValue(math.Float64frombits(binary.BigEndian.Uint64(raw)))
+	case kindBool:
+		if len(raw) != 1 {
+			return errLen(raw, 1)
+		}
+		*p = parquet.BooleanValue(raw[0] != 0)
+	case kindDate:
+		d, err := pgDate(raw)
+		if err != nil {
+			return err
+		}
+		*p = parquet.Int32Value(d)
+	case kindTimestamp:
+		if len(raw) != 8 {
+			return errLen(raw, 8)
+		}
+		us := int64(binary.BigEndian.Uint64(raw))
+		if us == math.MaxInt64 || us == math.MinInt64 {
+			return errInfinity
+		}
+		*p = parquet.Int64Value(us + pgEpochMicros)
+	default:
+		return fmt.Errorf("value kind %d is not a scalar", kind)
 	}
 	return nil
 }
 
-func decodeText(raw []byte, arena *[]byte) (parquet.Value, error) {
-	start := len(*arena)
-	*arena = append(*arena, raw...)
-	return parquet.ByteArrayValue((*arena)[start:len(*arena):len(*arena)]), nil
-}
-
-func decodeInt8(raw []byte, _ *[]byte) (parquet.Value, error) {
-	if err := needLen(raw, 8); err != nil {
-		return parquet.Value{}, err
-	}
-	return parquet.Int64Value(int64(binary.BigEndian.Uint64(raw))), nil
-}
-
-func decodeInt4(raw []byte, _ *[]byte) (parquet.Value, error) {
-	if err := needLen(raw, 4); err != nil {
-		return parquet.Value{}, err
-	}
-	return parquet.Int32Value(int32(binary.BigEndian.Uint32(raw))), nil
-}
-
-func decodeFloat8(raw []byte, _ *[]byte) (parquet.Value, error) {
-	if err := needLen(raw, 8); err != nil {
-		return parquet.Value{}, err
-	}
-	return parquet.DoubleValue(math.Float64frombits(binary.BigEndian.Uint64(raw))), nil
-}
-
-func decodeBool(raw []byte, _ *[]byte) (parquet.Value, error) {
-	if err := needLen(raw, 1); err != nil {
-		return parquet.Value{}, err
-	}
-	return parquet.BooleanValue(raw[0] != 0), nil
-}
-
 // pgDate returns the days since 1970-01-01 of a binary date.
 func pgDate(raw []byte) (int32, error) {
-	if err := needLen(raw, 4); err != nil {
-		return 0, err
+	if len(raw) != 4 {
+		return 0, errLen(raw, 4)
 	}
 	d := int32(binary.BigEndian.Uint32(raw))
 	if d == math.MaxInt32 || d == math.MinInt32 {
 		return 0, errInfinity
 	}
 	return d + pgEpochDays, nil
-}
-
-func decodeDate(raw []byte, _ *[]byte) (parquet.Value, error) {
-	d, err := pgDate(raw)
-	if err != nil {
-		return parquet.Value{}, err
-	}
-	return parquet.Int32Value(d), nil
-}
-
-func decodeTimestamp(raw []byte, _ *[]byte) (parquet.Value, error) {
-	if err := needLen(raw, 8); err != nil {
-		return parquet.Value{}, err
-	}
-	us := int64(binary.BigEndian.Uint64(raw))
-	if us == math.MaxInt64 || us == math.MinInt64 {
-		return parquet.Value{}, errInfinity
-	}
-	return parquet.Int64Value(us + pgEpochMicros), nil
 }
 
 // decodeTextArray reads a one-dimensional text[] value; nil elements are

@@ -21,7 +21,7 @@ import (
 const PartitionColumn = "date"
 
 // column is one exported column: its registry definition, its Parquet node,
-// the SQL expression that reads it and the decoder of its binary value.
+// the SQL expression that reads it and how its binary value is decoded.
 type column struct {
 	name     string
 	regType  string
@@ -31,7 +31,7 @@ type column struct {
 	sqlExpr  string
 	oids     []uint32 // PostgreSQL type OIDs the binary decoder accepts
 	list     bool
-	dec      decoder
+	kind     valueKind
 }
 
 // tableSchema is the Parquet layout of one registry table.
@@ -76,6 +76,7 @@ type fileLayout struct {
 	schema *parquet.Schema
 	leaf   []int // per column of cols: its leaf in the schema, -1 when not stored
 	cols   []ManifestColumn
+	nulls  []parquet.Value // per leaf: its NULL (definition level 0)
 }
 
 // allows reports whether the table can be exported at grain: the columns
@@ -126,47 +127,47 @@ func buildSchema(t *registry.Table, layer string) (*tableSchema, error) {
 		var n parquet.Node
 		switch c.Type {
 		case "string":
-			n, col.physical, col.dec = dict(parquet.String()), "BYTE_ARRAY STRING", decodeText
+			n, col.physical, col.kind = dict(parquet.String()), "BYTE_ARRAY STRING", kindBytes
 			col.oids = []uint32{oidText, oidVarchar, oidBPChar}
 		case "json":
 			// jsonb is read as text so that the value is the JSON document.
-			n, col.physical, col.dec = parquet.JSON(), "BYTE_ARRAY JSON", decodeText
+			n, col.physical, col.kind = parquet.JSON(), "BYTE_ARRAY JSON", kindBytes
 			col.sqlExpr += "::text"
 			col.oids = []uint32{oidText}
 		case "numeric":
 			// A DECIMAL needs a fixed precision and scale the registry does not
 			// carry: numeric values are exported as their exact decimal text.
-			n, col.physical, col.dec = parquet.String(), "BYTE_ARRAY STRING (decimal text)", decodeText
+			n, col.physical, col.kind = parquet.String(), "BYTE_ARRAY STRING (decimal text)", kindBytes
 			col.sqlExpr += "::text"
 			col.oids = []uint32{oidText}
 		case "bytes":
-			n, col.physical, col.dec = parquet.Leaf(parquet.ByteArrayType), "BYTE_ARRAY", decodeText
+			n, col.physical, col.kind = parquet.Leaf(parquet.ByteArrayType), "BYTE_ARRAY", kindBytes
 			col.oids = []uint32{oidBytea}
 		case "int":
-			n, col.physical, col.dec = dict(parquet.Int(64)), "INT64", decodeInt8
+			n, col.physical, col.kind = dict(parquet.Int(64)), "INT64", kindInt8
 			col.oids = []uint32{oidInt8}
 		case "int32":
-			n, col.physical, col.dec = dict(parquet.Int(32)), "INT32", decodeInt4
+			n, col.physical, col.kind = dict(parquet.Int(32)), "INT32", kindInt4
 			col.oids = []uint32{oidInt4}
 		case "float":
-			n, col.physical, col.dec = parquet.Leaf(parquet.DoubleType), "DOUBLE", decodeFloat8
+			n, col.physical, col.kind = parquet.Leaf(parquet.DoubleType), "DOUBLE", kindFloat8
 			col.oids = []uint32{oidFloat8}
 		case "bool":
-			n, col.physical, col.dec = parquet.Leaf(parquet.BooleanType), "BOOLEAN", decodeBool
+			n, col.physical, col.kind = parquet.Leaf(parquet.BooleanType), "BOOLEAN", kindBool
 			col.oids = []uint32{oidBool}
 		case "date":
-			n, col.physical, col.dec = dict(parquet.Date()), "INT32 DATE", decodeDate
+			n, col.physical, col.kind = dict(parquet.Date()), "INT32 DATE", kindDate
 			col.oids = []uint32{oidDate}
 		case "timestamp":
-			n, col.physical, col.dec = dict(parquet.TimestampAdjusted(parquet.Microsecond, true)), "INT64 TIMESTAMP(MICROS, UTC)", decodeTimestamp
+			n, col.physical, col.kind = dict(parquet.TimestampAdjusted(parquet.Microsecond, true)), "INT64 TIMESTAMP(MICROS, UTC)", kindTimestamp
 			col.oids = []uint32{oidTimestampTZ}
 		case "timestamp_local":
-			n, col.physical, col.dec = dict(parquet.TimestampAdjusted(parquet.Microsecond, false)), "INT64 TIMESTAMP(MICROS, local)", decodeTimestamp
+			n, col.physical, col.kind = dict(parquet.TimestampAdjusted(parquet.Microsecond, false)), "INT64 TIMESTAMP(MICROS, local)", kindTimestamp
 			col.oids = []uint32{oidTimestamp}
 		case "string[]":
 			// LIST of nullable STRING elements (PostgreSQL arrays may hold NULLs).
 			n = parquet.List(parquet.Optional(dict(parquet.String())))
-			col.physical, col.list, col.dec = "LIST<BYTE_ARRAY STRING>", true, nil
+			col.physical, col.list, col.kind = "LIST<BYTE_ARRAY STRING>", true, kindTextArray
 			col.oids = []uint32{oidTextArray, oidVarcharArr}
 		default:
 			return nil, fmt.Errorf("%s.%s: registry type %q has no Parquet mapping", t.Qualified(), c.Name, c.Type)
@@ -227,6 +228,7 @@ func (ts *tableSchema) fileLayout(skip int) *fileLayout {
 			continue
 		}
 		fl.leaf[i] = len(fields)
+		fl.nulls = append(fl.nulls, parquet.Value{}.Level(0, 0, len(fields)))
 		fields = append(fields, &namedField{Node: c.node, name: c.name})
 		fl.cols = append(fl.cols, ts.manifestCol[i])
 	}

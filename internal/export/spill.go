@@ -351,6 +351,9 @@ func (s *spillReader) Close() error        { return s.f.Close() }
 const (
 	directMaxRows       = 1_500_000
 	directMaxPartitions = 64
+	// directBatchRows is how many rows of one partition the reader hands
+	// to its encoder at once.
+	directBatchRows = 1024
 )
 
 // direct reads the whole table once and writes every partition; it returns
@@ -478,7 +481,7 @@ func (w *partitionWriter) direct(ctx context.Context, q pgx.Tx, tx tableTx, read
 		}
 		p.buf = appendRaw(p.buf, raw)
 		p.n++
-		if p.n == batchRows && !send(p) {
+		if p.n == directBatchRows && !send(p) {
 			break
 		}
 	}

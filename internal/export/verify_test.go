@@ -329,6 +329,11 @@ func checkParquetFile(t testing.TB, f *parquet.File, ts *tableSchema, fl *fileLa
 				if cc.MetaData.NumValues > st.NullCount && (len(st.MinValue) == 0 && len(st.MaxValue) == 0) {
 					t.Fatalf("%s: row group %d column %v has no min/max statistics", p, gi, cc.MetaData.PathInSchema)
 				}
+				// The page index (column index and offset index) is how
+				// readers skip pages: page headers carry no statistics.
+				if cc.ColumnIndexLength <= 0 || cc.OffsetIndexLength <= 0 {
+					t.Fatalf("%s: row group %d column %v has no column index or offset index", p, gi, cc.MetaData.PathInSchema)
+				}
 			}
 		}
 		if c := md.RowGroups[0].Columns[0].MetaData.Codec; c.String() != "SNAPPY" && c.String() != "ZSTD" {

@@ -17,7 +17,7 @@ import (
 )
 
 // batchRows is how many rows are handed to the Parquet writer at once.
-const batchRows = 1024
+const batchRows = 128
 
 // partitionWriter streams the rows of one partition from PostgreSQL into
 // one or more Parquet files. Workers share it.
@@ -30,10 +30,9 @@ type partitionWriter struct {
 }
 
 // scratch is the reusable memory of one writeRows call: a batch of rows
-// (one backing array, a row's values stay in place from batch to batch) and
-// the arena the batch's strings are copied into.
+// held column by column, and the arena the batch's strings are copied into.
 type scratch struct {
-	batch []parquet.Row
+	batch *colBatch
 	arena []byte
 }
 
@@ -41,13 +40,7 @@ func (w *partitionWriter) scratch() *scratch {
 	if sc, ok := w.pool.Get().(*scratch); ok {
 		return sc
 	}
-	n := len(w.ts.cols)
-	values := make([]parquet.Value, batchRows*n)
-	sc := &scratch{batch: make([]parquet.Row, batchRows), arena: make([]byte, 0, 1<<20)}
-	for i := range sc.batch {
-		sc.batch[i] = values[i*n : i*n : (i+1)*n]
-	}
-	return sc
+	return &scratch{batch: newColBatch(len(w.p.fl.cols), batchRows), arena: make([]byte, 0, 1<<20)}
 }
 
 // rowSource yields rows of PostgreSQL binary values (nil for NULL) in the
@@ -138,7 +131,6 @@ type sink struct {
 	where  string
 	enc    *rowEncoder
 	sc     *scratch
-	n      int // rows in the batch
 	line   int64
 	cur    *fileWriter
 	files  []ManifestFile
@@ -151,6 +143,7 @@ func (w *partitionWriter) sink(tx tableTx, key string) *sink {
 		where += " partition " + key
 	}
 	sc := w.scratch()
+	sc.batch.reset()
 	sc.arena = sc.arena[:0]
 	return &sink{w: w, tx: tx, key: key, dir: w.p.dir(key), where: where, enc: &rowEncoder{ts: w.ts, fl: w.p.fl}, sc: sc}
 }
@@ -165,37 +158,48 @@ func (sk *sink) add(ctx context.Context, raw [][]byte) error {
 			return fmt.Errorf("%s: %w", sk.where, err)
 		}
 	}
-	row, day, hasDay, err := sk.enc.encode(sk.sc.batch[sk.n][:0], raw, &sk.sc.arena)
+	b := sk.sc.batch
+	day, hasDay, err := sk.enc.encode(b, raw, &sk.sc.arena)
 	if err != nil {
 		return fmt.Errorf("%s: row %d: %w", sk.where, sk.line, err)
 	}
-	sk.sc.batch[sk.n] = row
-	sk.n++
-	sk.cur.rows++
+	f := sk.cur
+	f.rows++
 	if hasDay {
-		sk.cur.seeDay(day)
+		f.seeDay(day)
 	}
-	if sk.n == len(sk.sc.batch) {
+	if b.rows == batchRows || f.groupRows+int64(b.rows) == int64(sk.w.opts.RowGroupRows) {
 		if err := sk.flush(); err != nil {
 			return err
 		}
 	}
-	if sk.cur.rows >= sk.w.opts.MaxRowsPerFile {
+	if f.rows >= sk.w.opts.MaxRowsPerFile {
 		return sk.closeFile(ctx)
 	}
 	return nil
 }
 
-// flush hands the batch to the Parquet writer.
+// flush hands the batch to the Parquet writer, one column at a time, and
+// ends the row group once it holds RowGroupRows rows.
 func (sk *sink) flush() error {
-	if sk.n == 0 {
+	b, f := sk.sc.batch, sk.cur
+	if b.rows == 0 {
 		return nil
 	}
-	if _, err := sk.cur.pw.WriteRows(sk.sc.batch[:sk.n]); err != nil {
-		return fmt.Errorf("%s: write %s: %w", sk.where, sk.cur.rel, err)
+	for li, cw := range f.pw.ColumnWriters() {
+		if _, err := cw.WriteRowValues(b.vals[li]); err != nil {
+			return fmt.Errorf("%s: write %s: %w", sk.where, f.rel, err)
+		}
 	}
-	sk.n = 0
+	f.groupRows += int64(b.rows)
+	b.reset()
 	sk.sc.arena = sk.sc.arena[:0]
+	if f.groupRows >= int64(sk.w.opts.RowGroupRows) {
+		if err := f.pw.Flush(); err != nil {
+			return fmt.Errorf("%s: write %s: %w", sk.where, f.rel, err)
+		}
+		f.groupRows = 0
+	}
 	return nil
 }
 
@@ -253,7 +257,10 @@ func (w *partitionWriter) newFile(ctx context.Context, tx tableTx, rel, key stri
 		// Smaller than the 256 KiB default: a writer per file allocates one
 		// buffer per column, and pages of 64 KiB suit readers as well.
 		parquet.PageBufferSize(64<<10),
-		parquet.DataPageStatistics(true),
+		// Per-page min/max go to the column index (the page index readers
+		// skip pages with), not into every page header as well: parquet-go
+		// would compute each page's bounds twice.
+		parquet.DataPageStatistics(false),
 		parquet.KeyValueMetadata("novawh.table", w.ts.table.Qualified()),
 		parquet.KeyValueMetadata("novawh.schema_sha256", w.ts.sha256),
 	)
@@ -268,6 +275,7 @@ type fileWriter struct {
 	h              hash.Hash
 	rel, key       string
 	bytes, rows    int64
+	groupRows      int64 // rows in the open row group
 	minDay, maxDay int32
 	hasDay         bool
 }
