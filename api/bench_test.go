@@ -2,10 +2,12 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +25,7 @@ import (
 
 	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
+	"github.com/novacorrente/novawh/internal/serve"
 	"github.com/novacorrente/novawh/internal/webui"
 	"github.com/novacorrente/novawh/store"
 )
@@ -72,45 +76,43 @@ func BenchmarkTimeseriesAPI(b *testing.B) {
 	if err != nil || len(ids) == 0 {
 		b.Fatalf("items with forecasts on %s: %d, %v", last.Format(time.DateOnly), len(ids), err)
 	}
-	p95 := map[string]float64{}
-
-	// The same request stream, through HTTP (cache off, then on) and, for
-	// reference, straight to the sqlc query on the same pool (no HTTP, no JSON).
-	for _, mode := range []struct {
-		name   string
-		cache  bool
-		random bool
-		sql    bool
-	}{
-		{"cache=off/range=random", false, true, false},
-		{"cache=off/range=latest", false, false, false},
-		{"cache=on/range=latest", true, false, false},
-		{"sql-only/range=latest", false, false, true},
-	} {
-		b.Run(mode.name, func(b *testing.B) {
-			d := newDriver(b, reader, mode.cache)
-			q := store.New(reader)
-			p95[mode.name] = d.run(b, clients, requests, func(rng *rand.Rand) (bool, error) {
-				end := last
-				if mode.random {
-					end = first.AddDate(0, 0, 29+rng.IntN(days-29))
-				}
-				id := ids[rng.IntN(len(ids))]
-				if mode.sql {
-					rows, err := q.GetTimeseries(ctx, store.GetTimeseriesParams{ItemID: id,
-						StartDate: pgtype.Date{Time: end.AddDate(0, 0, -29), Valid: true}, EndDate: pgtype.Date{Time: end, Valid: true}})
-					// 30 days of every source of the item (the generated
-					// warehouse has one; make bench-scale's has three).
-					if err == nil && (len(rows) == 0 || len(rows)%30 != 0) {
-						err = fmt.Errorf("%d rows, not 30 per source", len(rows))
-					}
-					return false, err
-				}
-				return d.get("/api/v1/items/" + itemPath(id) + "/timeseries?start=" + end.AddDate(0, 0, -29).Format(time.DateOnly) + "&end=" + end.Format(time.DateOnly))
-			})
-		})
+	latest := func(d *driver) versus {
+		return versus{"api", func(rng *rand.Rand) (bool, error) {
+			return d.get("/api/v1/items/" + itemPath(ids[rng.IntN(len(ids))]) + "/timeseries?start=" +
+				last.AddDate(0, 0, -29).Format(time.DateOnly) + "&end=" + last.Format(time.DateOnly))
+		}}
 	}
-	reportRatio(b, "timeseries 30 days, cache off, 16 clients: API p95 / bare SQL p95", p95["cache=off/range=latest"], p95["sql-only/range=latest"], 2)
+	// The API with the cache off against the sqlc query it runs, alone on
+	// the same pool with the same concurrency (the bare SQL: no HTTP, no
+	// JSON), in alternating rounds.
+	b.Run("cache=off/range=latest/vs-sql", func(b *testing.B) {
+		d := newDriver(b, reader, false)
+		q := store.New(reader)
+		sql := versus{"sql", func(rng *rand.Rand) (bool, error) {
+			rows, err := q.GetTimeseries(ctx, store.GetTimeseriesParams{ItemID: ids[rng.IntN(len(ids))],
+				StartDate: pgtype.Date{Time: last.AddDate(0, 0, -29), Valid: true}, EndDate: pgtype.Date{Time: last, Valid: true}})
+			// 30 days of every source of the item (the generated
+			// warehouse has one; make bench-scale's has three).
+			if err == nil && (len(rows) == 0 || len(rows)%30 != 0) {
+				err = fmt.Errorf("%d rows, not 30 per source", len(rows))
+			}
+			return false, err
+		}}
+		apiP95, sqlP95 := alternate(b, clients, requests, latest(d), sql)
+		reportRatio(b, "timeseries 30 days, cache off, 16 clients: API p95 / bare SQL p95", apiP95, sqlP95, 2)
+	})
+	b.Run("cache=off/range=random", func(b *testing.B) {
+		d := newDriver(b, reader, false)
+		d.run(b, clients, requests, func(rng *rand.Rand) (bool, error) {
+			end := first.AddDate(0, 0, 29+rng.IntN(days-29))
+			return d.get("/api/v1/items/" + itemPath(ids[rng.IntN(len(ids))]) + "/timeseries?start=" +
+				end.AddDate(0, 0, -29).Format(time.DateOnly) + "&end=" + end.Format(time.DateOnly))
+		})
+	})
+	b.Run("cache=on/range=latest", func(b *testing.B) {
+		d := newDriver(b, reader, true)
+		d.run(b, clients, requests, latest(d).do)
+	})
 
 	srv, err := api.New(reader, api.Options{CacheDisabled: true})
 	if err != nil {
@@ -155,27 +157,41 @@ func benchPages(b *testing.B, pool *pgxpool.Pool, item string) {
 }
 
 // driver sends a fixed number of requests from concurrent clients to a
-// handler over loopback (or to anything else the request function does)
-// and reports latency percentiles.
+// handler served as novawh serve serves it (internal/serve.Serve: its
+// http.Server timeouts and api.JSONErrorListener) over loopback, or to
+// anything else the request function does, and reports latency
+// percentiles.
 type driver struct {
-	hs     *httptest.Server
+	url    string
 	client *http.Client
 }
 
 func newDriver(b *testing.B, pool *pgxpool.Pool, cache bool) *driver {
 	b.Helper()
-	srv, err := api.New(pool, api.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheDisabled: !cache})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil)) // serve logs every request: so does the benchmark
+	srv, err := api.New(pool, api.Options{Logger: log, CacheDisabled: !cache})
 	if err != nil {
 		b.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
-	b.Cleanup(hs.Close)
-	return &driver{hs: hs, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve.Serve(ctx, ln, srv, serve.ServeOptions{Log: log}) }()
+	b.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Errorf("serve: %v", err)
+		}
+	})
+	return &driver{url: "http://" + ln.Addr().String(), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
 }
 
 // get requests path and reports whether the response was a cache hit.
 func (d *driver) get(path string) (hit bool, err error) {
-	res, err := d.client.Get(d.hs.URL + path)
+	res, err := d.client.Get(d.url + path)
 	if err != nil {
 		return false, err
 	}
@@ -187,21 +203,35 @@ func (d *driver) get(path string) (hit bool, err error) {
 	return res.Header.Get("X-Cache") == "hit", nil
 }
 
-// run sends requests calls of do from clients goroutines, reports p50, p95,
-// p99, req/s and the hit ratio, and returns the p95 in milliseconds.
-func (d *driver) run(b *testing.B, clients, requests int, do func(rng *rand.Rand) (hit bool, err error)) float64 {
+// sample is what a run of requests measured.
+type sample struct {
+	lat     []time.Duration
+	hits    int64
+	elapsed time.Duration
+	cpu     time.Duration // this process's CPU time (client, server and pgx alike)
+}
+
+func (s *sample) add(o sample) {
+	s.lat = append(s.lat, o.lat...)
+	s.hits += o.hits
+	s.elapsed += o.elapsed
+	s.cpu += o.cpu
+}
+
+// send runs requests calls of do from clients goroutines.
+func send(b *testing.B, clients, requests int, do func(rng *rand.Rand) (hit bool, err error)) sample {
 	b.Helper()
 	lat := make([]time.Duration, requests)
 	var next, hits, fails atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
-	b.ResetTimer()
+	cpu0 := processCPU()
 	start := time.Now()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func(seed uint64) {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(seed, 42))
+			rng := rand.New(rand.NewPCG(seed, uint64(requests)))
 			for {
 				n := next.Add(1) - 1
 				if n >= int64(requests) {
@@ -222,20 +252,67 @@ func (d *driver) run(b *testing.B, clients, requests int, do func(rng *rand.Rand
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	b.StopTimer()
 	if f := fails.Load(); f > 0 {
 		b.Fatalf("%d of %d requests failed, first: %v", f, requests, firstErr.Load())
 	}
-	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(pct(0.50), "p50_ms")
-	b.ReportMetric(pct(0.95), "p95_ms")
-	b.ReportMetric(pct(0.99), "p99_ms")
-	b.ReportMetric(float64(requests)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(hits.Load())/float64(requests), "hit_ratio")
-	b.Logf("%d requests, %d clients, %s: p50 %.2f ms p95 %.2f ms p99 %.2f ms, %.0f req/s, hit ratio %.2f",
-		requests, clients, elapsed.Round(time.Millisecond), pct(0.5), pct(0.95), pct(0.99), float64(requests)/elapsed.Seconds(), float64(hits.Load())/float64(requests))
+	return sample{lat: lat, hits: hits.Load(), elapsed: elapsed, cpu: processCPU() - cpu0}
+}
+
+// report logs and reports a sample's percentiles (metric names prefixed
+// with prefix) and returns its p95 in milliseconds.
+func report(b *testing.B, prefix, what string, clients int, s sample) float64 {
+	b.Helper()
+	slices.Sort(s.lat)
+	n := len(s.lat)
+	pct := func(p float64) float64 { return float64(s.lat[int(p*float64(n-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.50), prefix+"p50_ms")
+	b.ReportMetric(pct(0.95), prefix+"p95_ms")
+	b.ReportMetric(pct(0.99), prefix+"p99_ms")
+	b.ReportMetric(float64(n)/s.elapsed.Seconds(), prefix+"req/s")
+	b.ReportMetric(float64(s.hits)/float64(n), prefix+"hit_ratio")
+	b.ReportMetric(float64(s.cpu.Microseconds())/float64(n), prefix+"go_cpu_us/req")
+	b.Logf("%s: %d requests, %d clients, %s: p50 %.2f ms p95 %.2f ms p99 %.2f ms, %.0f req/s, hit ratio %.2f, this process's CPU %.0f us/request",
+		what, n, clients, s.elapsed.Round(time.Millisecond), pct(0.5), pct(0.95), pct(0.99), float64(n)/s.elapsed.Seconds(),
+		float64(s.hits)/float64(n), float64(s.cpu.Microseconds())/float64(n))
 	return pct(0.95)
+}
+
+// run sends requests calls of do from clients goroutines, reports p50,
+// p95, p99, req/s and the hit ratio, and returns the p95 in milliseconds.
+func (d *driver) run(b *testing.B, clients, requests int, do func(rng *rand.Rand) (hit bool, err error)) float64 {
+	b.Helper()
+	b.ResetTimer()
+	s := send(b, clients, requests, do)
+	b.StopTimer()
+	return report(b, "", "requests", clients, s)
+}
+
+// versus is one side of an alternated comparison.
+type versus struct {
+	name string
+	do   func(rng *rand.Rand) (hit bool, err error)
+}
+
+// alternate measures two request streams with the same concurrency in
+// alternating rounds (a, b, a, b, ...; NOVAWH_BENCH_ROUNDS, default 6), so
+// that both see the same state of a shared machine (another job starting
+// halfway through would otherwise weigh on one side only), and returns
+// each side's p95 over all its rounds.
+func alternate(b *testing.B, clients, requests int, x, y versus) (px, py float64) {
+	b.Helper()
+	rounds := envInt("NOVAWH_BENCH_ROUNDS", 6)
+	per := max(requests/rounds, 1)
+	// A short warm-up of both (connections, prepared statements, caches).
+	send(b, clients, min(per, 500), x.do)
+	send(b, clients, min(per, 500), y.do)
+	var sx, sy sample
+	b.ResetTimer()
+	for range rounds {
+		sx.add(send(b, clients, per, x.do))
+		sy.add(send(b, clients, per, y.do))
+	}
+	b.StopTimer()
+	return report(b, x.name+"_", x.name, clients, sx), report(b, y.name+"_", y.name, clients, sy)
 }
 
 // BenchmarkDemandAPI measures GET /api/v1/items/{id}/demand (30 days, cache
@@ -292,27 +369,25 @@ func BenchmarkDemandAPI(b *testing.B) {
 		b.Fatal(err)
 	}
 	start, end := last.AddDate(0, 0, -29), last
-	p95 := map[string]float64{}
-	b.Run("api/cache=off/30d", func(b *testing.B) {
+	b.Run("cache=off/30d/vs-sql", func(b *testing.B) {
 		d := newDriver(b, reader, false)
-		p95["api"] = d.run(b, clients, requests, func(rng *rand.Rand) (bool, error) {
-			return d.get("/api/v1/items/" + itemPath(ids[rng.IntN(len(ids))]) + "/demand?start=" + start.Format(time.DateOnly) + "&end=" + end.Format(time.DateOnly))
-		})
-	})
-	b.Run("sql-only/30d", func(b *testing.B) {
-		d := &driver{}
-		p95["sql"] = d.run(b, clients, requests, func(rng *rand.Rand) (bool, error) {
-			r, err := reader.Query(ctx, `SELECT date, quantity, lines FROM gold.fact_demand
-				WHERE item_id = $1 AND site_id = 'ALL' AND unit = 'UN' AND date BETWEEN $2 AND $3 ORDER BY date`,
-				ids[rng.IntN(len(ids))], start, end)
-			if err != nil {
+		q := store.New(reader)
+		apiP95, sqlP95 := alternate(b, clients, requests,
+			versus{"api", func(rng *rand.Rand) (bool, error) {
+				return d.get("/api/v1/items/" + itemPath(ids[rng.IntN(len(ids))]) + "/demand?start=" + start.Format(time.DateOnly) + "&end=" + end.Format(time.DateOnly))
+			}},
+			versus{"sql", func(rng *rand.Rand) (bool, error) {
+				// The handler's own query (store.Queries.ItemDemand): the
+				// period and the 29 days before it, for the 30-day totals.
+				rows, err := q.ListItemDemand(ctx, store.ListItemDemandParams{ItemID: ids[rng.IntN(len(ids))], SiteID: store.ItemLevelSite,
+					FromDate: pgtype.Date{Time: start.AddDate(0, 0, -store.DemandWindowDays), Valid: true}, ToDate: pgtype.Date{Time: end, Valid: true}})
+				if err == nil && len(rows) == 0 {
+					err = errors.New("no demand rows")
+				}
 				return false, err
-			}
-			r.Close()
-			return false, r.Err()
-		})
+			}})
+		reportRatio(b, "item demand 30 days, cache off, 16 clients: API p95 / bare SQL p95", apiP95, sqlP95, 2)
 	})
-	reportRatio(b, "item demand 30 days, cache off, 16 clients: API p95 / bare SQL p95", p95["api"], p95["sql"], 2)
 }
 
 // reportRatio prints a same-run ratio next to its goal.
@@ -472,6 +547,16 @@ func benchSummary(b *testing.B, hsURL string, last time.Time) {
 			b.Logf("summary of all items over %d days: p50 %s, max %s (%d sequential requests, cache off)", span, lat[n/2].Round(time.Millisecond), lat[n-1].Round(time.Millisecond), n)
 		})
 	}
+}
+
+// processCPU is the user + system CPU time this process used so far (every
+// thread: the HTTP client, the server and pgx alike).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func envInt(name string, def int) int {

@@ -74,7 +74,7 @@ func (s *Handler) handleItemDemand(w http.ResponseWriter, r *http.Request) {
 				id, unit, site, start.Format(dateLayout), end.Format(dateLayout), store.DemandWindowDays, strings.Join(ds.Units, ", "))
 		}
 		for _, p := range ds.Points {
-			out.Points = append(out.Points, demandPointJSON{Date: p.Date.Format(dateLayout), Quantity: p.Quantity, Lines: p.Lines,
+			out.Points = append(out.Points, demandPointJSON{Date: fmtDate(pgDate(p.Date)), Quantity: p.Quantity, Lines: p.Lines,
 				Total7d: p.Total7d, Total30d: p.Total30d})
 		}
 		return out, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/novacorrente/novawh/store"
 )
 
@@ -63,10 +64,16 @@ func (s *Handler) handleTimeseries(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		out := timeseriesResponse{ItemID: id, Period: period(start, end), Timeseries: make([]pointJSON, 0, len(rows))}
+		// A series' points mostly share one generated_at: format it once.
+		var gen pgtype.Timestamptz
+		var genText string
 		for _, p := range rows {
+			if p.GeneratedAt != gen || genText == "" {
+				gen, genText = p.GeneratedAt, fmtTime(p.GeneratedAt)
+			}
 			out.Timeseries = append(out.Timeseries, pointJSON{
 				Date: fmtDate(p.Date), Forecast: num(p.Forecast), Actual: num(p.Actual), Lower: num(p.Lower), Upper: num(p.Upper),
-				Mape: num(p.Mape), Source: p.Source, ModelVersion: p.ModelVersion, DatasetID: p.DatasetID, GeneratedAt: fmtTime(p.GeneratedAt),
+				Mape: num(p.Mape), Source: p.Source, ModelVersion: p.ModelVersion, DatasetID: p.DatasetID, GeneratedAt: genText,
 			})
 		}
 		if p, ok := store.NewestGenerated(rows); ok {
