@@ -164,6 +164,13 @@ type sourceRow struct {
 
 type stepRow struct{ Name, Class string }
 
+// tableRow is one table of "Rows per layer" (monitor.table_rows()).
+type tableRow struct {
+	Layer, Name string
+	Rows        int64
+	Estimated   bool // Rows is the statistics' estimate, not a count
+}
+
 type runRow struct {
 	ID                                               int64
 	Trigger, Status, Class, Started, Duration, Error string
@@ -180,7 +187,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		Now       string
 		Sources   []sourceRow
 		Runs      []runRow
-		Tables    []store.MonitorTableRow
+		Tables    []tableRow
 		Exports   []struct{ Target, Success, Failure string }
 		Checks    []struct{ CheckName, TableName, Level, Class, Observed, Threshold, Detail string }
 		Unmatched []store.GoldVItemsUnmatched
@@ -235,9 +242,13 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		d.Runs = append(d.Runs, runRow{ID: x.RunID, Trigger: x.Trigger, Status: x.Status, Class: statusClass(x.Status), Started: fmtTS(x.StartedAt),
 			Duration: fmtAge(time.Duration(x.DurationSeconds * float64(time.Second))), Error: deref(x.Error), Steps: byRun[x.RunID]})
 	}
-	if d.Tables, err = h.q.ListTableRows(ctx); err != nil {
+	tables, err := h.q.ListTableRows(ctx)
+	if err != nil {
 		h.dbFail(w, r, err)
 		return
+	}
+	for _, t := range tables {
+		d.Tables = append(d.Tables, tableRow{Layer: t.Layer, Name: t.TableName, Rows: t.RowCount, Estimated: t.Estimated})
 	}
 	exports, err := h.q.ListExportFreshness(ctx)
 	if err != nil {
