@@ -50,7 +50,8 @@ func browser(t *testing.T) string {
 // the pages and the API as `novawh serve` does (read-only role), and drives
 // headless Chromium through /, /items, one /items/{id} and one /runs/{id}:
 // charts have drawn points, the freshness table names every source, a
-// name with " / < shows literally, the console has no errors. Screenshots
+// name with " / < shows literally, a material without demand says so, the
+// console has no errors. Screenshots
 // go to NOVAWH_SCREENSHOTS_DIR (make screenshots) or the test's temp dir.
 func TestPagesInABrowser(t *testing.T) {
 	t.Parallel()
@@ -209,6 +210,13 @@ func TestPagesInABrowser(t *testing.T) {
 	links := eval(`document.querySelectorAll('p.api a[href^="/api/v1/"]').length`)
 	if points < 30 || lines == 0 || links < 3 {
 		t.Errorf("item page: %d actual points, %d forecast lines, %d API links", points, lines, links)
+	}
+	// It has no demand: the page says so instead of drawing an empty chart.
+	if n := eval(`document.querySelectorAll('#chart-demand').length`); n != 0 {
+		t.Errorf("item without demand: %d demand charts", n)
+	}
+	if got := text("#no-demand"); !strings.Contains(got, "no requisition") {
+		t.Errorf("item without demand: %q", got)
 	}
 	shot("item-escaping.png")
 
