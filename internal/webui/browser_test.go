@@ -50,7 +50,7 @@ func browser(t *testing.T) string {
 // the pages and the API as `novawh serve` does (read-only role), and drives
 // headless Chromium through /, /items, one /items/{id} and one /runs/{id}:
 // charts have drawn points, the freshness table names every source, a
-// name with " / < shows literally, a material without demand says so, the
+// name with " / < shows literally, a material without demand or MAPE says so, the
 // console has no errors. Screenshots
 // go to NOVAWH_SCREENSHOTS_DIR (make screenshots) or the test's temp dir.
 func TestPagesInABrowser(t *testing.T) {
@@ -211,9 +211,13 @@ func TestPagesInABrowser(t *testing.T) {
 	if points < 30 || lines == 0 || links < 3 {
 		t.Errorf("item page: %d actual points, %d forecast lines, %d API links", points, lines, links)
 	}
-	// It has no demand: the page says so instead of drawing an empty chart.
-	if n := eval(`document.querySelectorAll('#chart-demand').length`); n != 0 {
-		t.Errorf("item without demand: %d demand charts", n)
+	// It has no demand and no rolling figures: the page says so instead of
+	// drawing empty charts.
+	if n := eval(`document.querySelectorAll('#chart-demand, #chart-mape').length`); n != 0 {
+		t.Errorf("item without demand and MAPE: %d demand/MAPE charts", n)
+	}
+	if got := text("#no-mape"); !strings.Contains(got, "No MAPE") {
+		t.Errorf("item without MAPE: %q", got)
 	}
 	if got := text("#no-demand"); !strings.Contains(got, "no requisition") {
 		t.Errorf("item without demand: %q", got)

@@ -490,14 +490,15 @@ func (h *Handler) item(w http.ResponseWriter, r *http.Request) {
 		d.Demand = demandChart(demand, start, end)
 	}
 	if hasInv {
-		d.Inventory = &struct{ Level, LastUpdated, DaysToRupture string }{inv.Level, inv.LastUpdated.Time.Format(time.DateOnly), fmtPtr(inv.DaysToRupture)}
+		d.Inventory = &struct{ Level, LastUpdated, DaysToRupture string }{strings.ReplaceAll(inv.Level, "_", " "), inv.LastUpdated.Time.Format(time.DateOnly), fmtPtr(inv.DaysToRupture)}
 		d.InventoryChart = inventoryChart(inv)
 	}
 	h.render(w, r, http.StatusOK, "item", &d)
 }
 
 // forecastCharts draws forecast vs actual (one source: the row generated
-// last per day), its band and the 7/30-day rolling forecast, and MAPE.
+// last per day), its band and the 7/30-day rolling forecast, and MAPE (nil
+// when the period has no MAPE value).
 func forecastCharts(ts []store.GetTimeseriesRow, aggs []store.GetAggregateRow, start, end time.Time) (*chart, *chart) {
 	days := int(end.Sub(start).Hours()/24) + 1
 	at := func(d time.Time) int { return int(d.Sub(start).Hours() / 24) }
@@ -563,6 +564,9 @@ func forecastCharts(ts []store.GetTimeseriesRow, aggs []store.GetAggregateRow, s
 			m.Table.Rows = append(m.Table.Rows, []string{day, v(mp[i])})
 		}
 	}
+	if len(m.Table.Rows) == 0 {
+		return f, nil // no MAPE point: the page says so instead of an empty chart
+	}
 	return f, m
 }
 
@@ -624,6 +628,11 @@ func inventoryChart(inv store.Inventory) *chart {
 				c.Lines = append(c.Lines, shape{Class: l.class, Points: fmt.Sprintf("%.1f,%.1f %.1f,%.1f", x0, c.y(*l.v), x0+w*0.6, c.y(*l.v))})
 			}
 		}
+		site := "site " + x.SiteID
+		if x.SiteID == store.ItemLevelSite {
+			site = "all sites"
+		}
+		c.Labels = append(c.Labels, label{X: round1(x0 + w*0.3), Text: site})
 		c.Table.Rows = append(c.Table.Rows, []string{x.SiteID, x.Date.Time.Format(time.DateOnly), fmtPtr(x.CurrentStock), fmtPtr(x.SafetyStock), fmtPtr(x.ReorderPoint), fmtPtr(x.DaysToRupture), deref(x.StockStatus)})
 	}
 	c.Table.Head = []string{"site", "date", "current stock", "safety stock", "reorder point", "days to rupture", "status"}
