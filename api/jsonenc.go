@@ -117,6 +117,22 @@ func appendRFC3339UTC(b []byte, t time.Time) []byte {
 	return append(b, 'Z')
 }
 
+// appendJSONArray appends xs as encoding/json does (nil: null), each
+// element by elem.
+func appendJSONArray[T any](b []byte, xs []T, elem func([]byte, T) []byte) []byte {
+	if xs == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, x)
+	}
+	return append(b, ']')
+}
+
 func (p periodJSON) appendJSON(b []byte) []byte {
 	b = append(b, `{"start":`...)
 	b = appendJSONString(b, p.Start)
@@ -133,43 +149,23 @@ func (r demandResponse) appendJSON(b []byte) []byte {
 	b = append(b, `,"unit":`...)
 	b = appendJSONOptString(b, r.Unit)
 	b = append(b, `,"units":`...)
-	if r.Units == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, u := range r.Units {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, u)
-		}
-		b = append(b, ']')
-	}
+	b = appendJSONArray(b, r.Units, appendJSONString)
 	b = append(b, `,"period":`...)
 	b = r.Period.appendJSON(b)
 	b = append(b, `,"points":`...)
-	if r.Points == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, p := range r.Points {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"date":`...)
-			b = appendJSONString(b, p.Date)
-			b = append(b, `,"quantity":`...)
-			b = appendJSONFloat(b, p.Quantity)
-			b = append(b, `,"lines":`...)
-			b = strconv.AppendInt(b, int64(p.Lines), 10)
-			b = append(b, `,"total_7d":`...)
-			b = appendJSONFloat(b, p.Total7d)
-			b = append(b, `,"total_30d":`...)
-			b = appendJSONFloat(b, p.Total30d)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendJSONArray(b, r.Points, func(b []byte, p demandPointJSON) []byte {
+		b = append(b, `{"date":`...)
+		b = appendJSONString(b, p.Date)
+		b = append(b, `,"quantity":`...)
+		b = appendJSONFloat(b, p.Quantity)
+		b = append(b, `,"lines":`...)
+		b = strconv.AppendInt(b, int64(p.Lines), 10)
+		b = append(b, `,"total_7d":`...)
+		b = appendJSONFloat(b, p.Total7d)
+		b = append(b, `,"total_30d":`...)
+		b = appendJSONFloat(b, p.Total30d)
+		return append(b, '}')
+	})
 	return append(b, '}')
 }
 
@@ -179,38 +175,29 @@ func (r timeseriesResponse) appendJSON(b []byte) []byte {
 	b = append(b, `,"period":`...)
 	b = r.Period.appendJSON(b)
 	b = append(b, `,"timeseries":`...)
-	if r.Timeseries == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, p := range r.Timeseries {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"date":`...)
-			b = appendJSONString(b, p.Date)
-			b = append(b, `,"forecast":`...)
-			b = appendJSONOptFloat(b, p.Forecast)
-			b = append(b, `,"actual":`...)
-			b = appendJSONOptFloat(b, p.Actual)
-			b = append(b, `,"lower":`...)
-			b = appendJSONOptFloat(b, p.Lower)
-			b = append(b, `,"upper":`...)
-			b = appendJSONOptFloat(b, p.Upper)
-			b = append(b, `,"mape":`...)
-			b = appendJSONOptFloat(b, p.Mape)
-			b = append(b, `,"source":`...)
-			b = appendJSONString(b, p.Source)
-			b = append(b, `,"model_version":`...)
-			b = appendJSONString(b, p.ModelVersion)
-			b = append(b, `,"dataset_id":`...)
-			b = appendJSONString(b, p.DatasetID)
-			b = append(b, `,"generated_at":`...)
-			b = appendJSONString(b, p.GeneratedAt)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendJSONArray(b, r.Timeseries, func(b []byte, p pointJSON) []byte {
+		b = append(b, `{"date":`...)
+		b = appendJSONString(b, p.Date)
+		b = append(b, `,"forecast":`...)
+		b = appendJSONOptFloat(b, p.Forecast)
+		b = append(b, `,"actual":`...)
+		b = appendJSONOptFloat(b, p.Actual)
+		b = append(b, `,"lower":`...)
+		b = appendJSONOptFloat(b, p.Lower)
+		b = append(b, `,"upper":`...)
+		b = appendJSONOptFloat(b, p.Upper)
+		b = append(b, `,"mape":`...)
+		b = appendJSONOptFloat(b, p.Mape)
+		b = append(b, `,"source":`...)
+		b = appendJSONString(b, p.Source)
+		b = append(b, `,"model_version":`...)
+		b = appendJSONString(b, p.ModelVersion)
+		b = append(b, `,"dataset_id":`...)
+		b = appendJSONString(b, p.DatasetID)
+		b = append(b, `,"generated_at":`...)
+		b = appendJSONString(b, p.GeneratedAt)
+		return append(b, '}')
+	})
 	b = append(b, `,"metadata":{"model_version":`...)
 	b = appendJSONOptString(b, r.Metadata.ModelVersion)
 	b = append(b, `,"dataset_id":`...)

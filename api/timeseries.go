@@ -36,20 +36,12 @@ type timeseriesResponse struct {
 }
 
 func (s *Handler) handleTimeseries(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if err := checkKey("item id", id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	start, end, err := parsePeriod(q, s.opts.MaxSpanDays)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	source, err := parseSource(q)
-	if err != nil {
-		s.fail(w, r, err)
+	p := newParams(r)
+	id := p.key("item id", r.PathValue("id"))
+	start, end := p.period(s.opts.MaxSpanDays)
+	source := p.source()
+	if p.err != nil {
+		s.fail(w, r, p.err)
 		return
 	}
 	key := "ts\x00" + id + "\x00" + start.Format(dateLayout) + "\x00" + end.Format(dateLayout) + "\x00" + deref(source)
