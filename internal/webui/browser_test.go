@@ -90,16 +90,8 @@ func TestPagesInABrowser(t *testing.T) {
 		t.Fatalf("run %d, sources %v: %v", runID, sources, err)
 	}
 
-	reader, err := api.OpenPool(ctx, db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 2 * time.Minute}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
+	reader, ui := readerUI(t, db, webui.Options{})
 	h, err := api.New(reader, api.Options{RequestTimeout: 2 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ui, err := webui.New(reader, webui.Options{RequestTimeout: 2 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

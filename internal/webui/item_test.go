@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/novacorrente/novawh/api"
 	"github.com/novacorrente/novawh/internal/pgtest"
 	"github.com/novacorrente/novawh/internal/webui"
 )
@@ -43,16 +42,8 @@ func TestItemPagePeriodAndEmptyStates(t *testing.T) {
 		VALUES ('2026-03-10', 'SHORT', 'S1', 7, 2, 4), ('2026-04-15', 'SHORT', 'S1', 9, 2, 4)`); err != nil {
 		t.Fatal(err)
 	}
-	reader, err := api.OpenPool(ctx, db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 2 * time.Minute}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reader.Close)
 	now := time.Date(2026, 6, 30, 15, 4, 0, 0, time.UTC)
-	ui, err := webui.New(reader, webui.Options{RequestTimeout: 2 * time.Minute, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ui := readerUI(t, db, webui.Options{Now: func() time.Time { return now }})
 
 	for _, tc := range []struct {
 		name, path string

@@ -37,17 +37,8 @@ func TestRowsPerTableOneDefinition(t *testing.T) {
 	}
 	t.Logf("gold.dim_site reltuples after the insert: %v", reltuples)
 
-	reader, err := api.OpenPool(ctx, db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 2 * time.Minute}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
-
 	// The web overview (as the read-only role).
-	ui, err := webui.New(reader, webui.Options{RequestTimeout: 2 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reader, ui := readerUI(t, db, webui.Options{})
 	rec := httptest.NewRecorder()
 	ui.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if rec.Code != 200 {
