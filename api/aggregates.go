@@ -31,29 +31,20 @@ type aggregatesResponse struct {
 }
 
 func (s *Handler) handleAggregates(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	ids, err := parseItemIDs(q, true, s.opts.MaxItemIDs)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	p := newParams(r)
+	ids := p.itemIDs(true, s.opts.MaxItemIDs)
 	window := store.Window7
-	if raw := q.Get("window"); raw != "" {
+	if raw := p.q.Get("window"); raw != "" && p.err == nil {
 		n, err := strconv.Atoi(strings.TrimSuffix(raw, "d"))
 		if err != nil || (n != store.Window7 && n != store.Window30) {
-			s.fail(w, r, badRequest(CodeInvalidWindow, "window must be 7 or 30, not %q", truncate(raw, 20)))
-			return
+			p.err = badRequest(CodeInvalidWindow, "window must be 7 or 30, not %q", truncate(raw, 20))
 		}
 		window = n
 	}
-	start, end, err := parsePeriod(q, s.opts.MaxSpanDays)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	source, err := parseSource(q)
-	if err != nil {
-		s.fail(w, r, err)
+	start, end := p.period(s.opts.MaxSpanDays)
+	source := p.source()
+	if p.err != nil {
+		s.fail(w, r, p.err)
 		return
 	}
 	key := fmt.Sprintf("agg\x00%d\x00%s\x00%s\x00%s\x00%s", window, start.Format(dateLayout), end.Format(dateLayout), strings.Join(ids, "\x01"), deref(source))

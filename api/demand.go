@@ -32,25 +32,13 @@ type demandResponse struct {
 
 // handleItemDemand: GET /api/v1/items/{id}/demand?start=&end=[&site_id=][&unit=]
 func (s *Handler) handleItemDemand(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if err := checkKey("item id", id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	start, end, err := parsePeriod(q, s.opts.MaxSpanDays)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	site, err := parseText(q, "site_id", store.ItemLevelSite)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	unit, err := parseText(q, "unit", "")
-	if err != nil {
-		s.fail(w, r, err)
+	p := newParams(r)
+	id := p.key("item id", r.PathValue("id"))
+	start, end := p.period(s.opts.MaxSpanDays)
+	site := p.text("site_id", store.ItemLevelSite)
+	unit := p.text("unit", "")
+	if p.err != nil {
+		s.fail(w, r, p.err)
 		return
 	}
 	key := "demand\x00" + id + "\x00" + site + "\x00" + unit + "\x00" + start.Format(dateLayout) + "\x00" + end.Format(dateLayout)
@@ -74,7 +62,7 @@ func (s *Handler) handleItemDemand(w http.ResponseWriter, r *http.Request) {
 				id, unit, site, start.Format(dateLayout), end.Format(dateLayout), store.DemandWindowDays, strings.Join(ds.Units, ", "))
 		}
 		for _, p := range ds.Points {
-			out.Points = append(out.Points, demandPointJSON{Date: p.Date.Format(dateLayout), Quantity: p.Quantity, Lines: p.Lines,
+			out.Points = append(out.Points, demandPointJSON{Date: fmtDate(pgDate(p.Date)), Quantity: p.Quantity, Lines: p.Lines,
 				Total7d: p.Total7d, Total30d: p.Total30d})
 		}
 		return out, nil
@@ -103,20 +91,12 @@ const DefaultTopLimit = 20
 
 // handleTopDemand: GET /api/v1/demand/top?start=&end=[&limit=20][&category=]
 func (s *Handler) handleTopDemand(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	start, end, err := parsePeriod(q, s.opts.MaxSpanDays)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	limit, err := parseInt(q, "limit", DefaultTopLimit, 1, s.opts.MaxPageSize)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	category, err := parseText(q, "category", "")
-	if err != nil {
-		s.fail(w, r, err)
+	p := newParams(r)
+	start, end := p.period(s.opts.MaxSpanDays)
+	limit := p.integer("limit", DefaultTopLimit, 1, s.opts.MaxPageSize)
+	category := p.text("category", "")
+	if p.err != nil {
+		s.fail(w, r, p.err)
 		return
 	}
 	var cat *string
@@ -155,15 +135,11 @@ type suppliersResponse struct {
 
 // handleSuppliers: GET /api/v1/suppliers?[q=][&item_id=]
 func (s *Handler) handleSuppliers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	text, err := parseText(q, "q", "")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	item, err := parseText(q, "item_id", "")
-	if err != nil {
-		s.fail(w, r, err)
+	p := newParams(r)
+	text := p.text("q", "")
+	item := p.text("item_id", "")
+	if p.err != nil {
+		s.fail(w, r, p.err)
 		return
 	}
 	var pattern, itemID *string

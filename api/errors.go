@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // Error codes of the JSON error body {"error":{"code","message"}}.
@@ -57,6 +58,9 @@ type errorDetail struct {
 
 // jsonBody encodes v as a response body (JSON and a newline).
 func jsonBody(v any) ([]byte, error) {
+	if a, ok := v.(jsonAppender); ok {
+		return append(a.appendJSON(make([]byte, 0, 4096)), '\n'), nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -77,6 +81,9 @@ func writeRaw(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
+	// A known length spares both ends the chunked encoding of a body over
+	// net/http's 2 KiB buffer.
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

@@ -26,7 +26,8 @@ func fmtDate(d pgtype.Date) string {
 	case d.InfinityModifier == pgtype.NegativeInfinity:
 		return "-infinity"
 	}
-	return d.Time.Format(dateLayout)
+	var buf [16]byte
+	return string(appendDate(buf[:0], d.Time))
 }
 
 // optDate is a nullable date: nil when d is NULL.
@@ -42,11 +43,13 @@ func fmtTime(t pgtype.Timestamptz) string {
 	if !t.Valid {
 		return ""
 	}
-	return t.Time.UTC().Format(time.RFC3339)
+	var buf [32]byte
+	return string(appendRFC3339UTC(buf[:0], t.Time))
 }
 
 func period(start, end time.Time) periodJSON {
-	return periodJSON{Start: start.Format(dateLayout), End: end.Format(dateLayout)}
+	var a, b [16]byte
+	return periodJSON{Start: string(appendDate(a[:0], start)), End: string(appendDate(b[:0], end))}
 }
 
 // num drops NaN and infinities (JSON has no such numbers) to null.

@@ -32,15 +32,11 @@ type inventoryResponse struct {
 }
 
 func (s *Handler) handleInventory(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if err := checkKey("item id", id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	asOf, given, err := parseDate(q, "date", false)
-	if err != nil {
-		s.fail(w, r, err)
+	p := newParams(r)
+	id := p.key("item id", r.PathValue("id"))
+	asOf, given := p.date("date")
+	if p.err != nil {
+		s.fail(w, r, p.err)
 		return
 	}
 	if !given {

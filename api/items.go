@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strings"
 
 	"github.com/novacorrente/novawh/store"
 )
@@ -29,25 +28,18 @@ type itemsResponse struct {
 }
 
 func (s *Handler) handleItems(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, err := parseInt(q, "limit", DefaultPageSize, 1, s.opts.MaxPageSize)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	offset, err := parseInt(q, "offset", 0, 0, math.MaxInt32)
-	if err != nil {
-		s.fail(w, r, err)
+	p := newParams(r)
+	limit := p.integer("limit", DefaultPageSize, 1, s.opts.MaxPageSize)
+	offset := p.integer("offset", 0, 0, math.MaxInt32)
+	text := p.text("q", "")
+	if p.err != nil {
+		s.fail(w, r, p.err)
 		return
 	}
 	var pattern *string
-	if text := strings.TrimSpace(q.Get("q")); text != "" {
-		if err := checkKey("query parameter \"q\"", text); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		p := likePattern(text)
-		pattern = &p
+	if text != "" {
+		lp := likePattern(text)
+		pattern = &lp
 	}
 	key := fmt.Sprintf("items\x00%d\x00%d\x00%s", limit, offset, deref(pattern))
 	s.respond(w, r, key, func(ctx context.Context) (any, error) {

@@ -141,7 +141,7 @@ type warehouseCollector struct{ h *Handler }
 var (
 	sourceAge   = desc("novawh_source_last_success_age_seconds", "Seconds since the source's last successful load (meta.loads status loaded).", "source")
 	sourceLast  = desc("novawh_source_last_success_timestamp_seconds", "Unix time of the source's last successful load.", "source")
-	goldRows    = desc("novawh_gold_table_rows", "Rows of a gold table, the planner's estimate (pg_class.reltuples).", "table")
+	goldRows    = desc("novawh_gold_table_rows", "Rows of a gold table (monitor.table_rows(): counted when small, estimate=\"false\"; else the statistics' estimate, estimate=\"true\").", "table", "estimate")
 	exportLast  = desc("novawh_export_last_success_timestamp_seconds", "Unix time of the last successful Parquet export, per target.", "target")
 	exportAge   = desc("novawh_export_last_success_age_seconds", "Seconds since the last successful Parquet export, per target.", "target")
 	scrapeError = desc("novawh_warehouse_scrape_error", "1 when the warehouse gauges could not be read from the database on this scrape.")
@@ -191,7 +191,7 @@ func collectWarehouse(ctx context.Context, q *store.Queries, now time.Time, ch c
 		return err
 	}
 	for _, t := range tables {
-		ch <- prometheus.MustNewConstMetric(goldRows, prometheus.GaugeValue, float64(t.RowsEstimate), t.TableName)
+		ch <- prometheus.MustNewConstMetric(goldRows, prometheus.GaugeValue, float64(t.RowCount), t.TableName, strconv.FormatBool(t.Estimated))
 	}
 	exports, err := q.ListExportFreshness(ctx)
 	if err != nil {

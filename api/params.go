@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +15,66 @@ const (
 	// maxKeyBytes bounds item ids and other text keys taken from requests.
 	maxKeyBytes = 512
 )
+
+// params reads a request's parameters: each read after a bad one returns
+// zero values, and err keeps the first error (the one answered), so that a
+// handler checks once after reading them all.
+type params struct {
+	q   url.Values
+	err error
+}
+
+func newParams(r *http.Request) *params { return &params{q: r.URL.Query()} }
+
+// key checks a text key of the path (e.g. the item id).
+func (p *params) key(what, v string) string {
+	if p.err == nil {
+		p.err = checkKey(what, v)
+	}
+	return v
+}
+
+func (p *params) period(maxDays int) (start, end time.Time) {
+	if p.err == nil {
+		start, end, p.err = parsePeriod(p.q, maxDays)
+	}
+	return start, end
+}
+
+func (p *params) date(name string) (d time.Time, given bool) {
+	if p.err == nil {
+		d, given, p.err = parseDate(p.q, name, false)
+	}
+	return d, given
+}
+
+func (p *params) text(name, def string) (v string) {
+	if p.err == nil {
+		v, p.err = parseText(p.q, name, def)
+	}
+	return v
+}
+
+func (p *params) source() (v *string) {
+	if p.err == nil {
+		v, p.err = parseSource(p.q)
+	}
+	return v
+}
+
+func (p *params) integer(name string, def, min, max int) (n int) {
+	if p.err == nil {
+		n, p.err = parseInt(p.q, name, def, min, max)
+	}
+	return n
+}
+
+func (p *params) itemIDs(required bool, max int) (ids []string) {
+	if p.err == nil {
+		ids, p.err = parseItemIDs(p.q, required, max)
+	}
+	return ids
+}
 
 // parseDate reads a required (or optional when def is non-zero) YYYY-MM-DD
 // query parameter.

@@ -30,20 +30,12 @@ type summaryResponse struct {
 }
 
 func (s *Handler) handleSummary(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	start, end, err := parsePeriod(q, s.opts.MaxSpanDays)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ids, err := parseItemIDs(q, false, s.opts.MaxItemIDs)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	source, err := parseSource(q)
-	if err != nil {
-		s.fail(w, r, err)
+	p := newParams(r)
+	start, end := p.period(s.opts.MaxSpanDays)
+	ids := p.itemIDs(false, s.opts.MaxItemIDs)
+	source := p.source()
+	if p.err != nil {
+		s.fail(w, r, p.err)
 		return
 	}
 	key := "sum\x00" + start.Format(dateLayout) + "\x00" + end.Format(dateLayout) + "\x00" + strings.Join(ids, "\x01") + "\x00" + deref(source)

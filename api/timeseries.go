@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/novacorrente/novawh/store"
 )
 
@@ -35,20 +36,12 @@ type timeseriesResponse struct {
 }
 
 func (s *Handler) handleTimeseries(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if err := checkKey("item id", id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	start, end, err := parsePeriod(q, s.opts.MaxSpanDays)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	source, err := parseSource(q)
-	if err != nil {
-		s.fail(w, r, err)
+	p := newParams(r)
+	id := p.key("item id", r.PathValue("id"))
+	start, end := p.period(s.opts.MaxSpanDays)
+	source := p.source()
+	if p.err != nil {
+		s.fail(w, r, p.err)
 		return
 	}
 	key := "ts\x00" + id + "\x00" + start.Format(dateLayout) + "\x00" + end.Format(dateLayout) + "\x00" + deref(source)
@@ -63,10 +56,16 @@ func (s *Handler) handleTimeseries(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		out := timeseriesResponse{ItemID: id, Period: period(start, end), Timeseries: make([]pointJSON, 0, len(rows))}
+		// A series' points mostly share one generated_at: format it once.
+		var gen pgtype.Timestamptz
+		var genText string
 		for _, p := range rows {
+			if p.GeneratedAt != gen || genText == "" {
+				gen, genText = p.GeneratedAt, fmtTime(p.GeneratedAt)
+			}
 			out.Timeseries = append(out.Timeseries, pointJSON{
 				Date: fmtDate(p.Date), Forecast: num(p.Forecast), Actual: num(p.Actual), Lower: num(p.Lower), Upper: num(p.Upper),
-				Mape: num(p.Mape), Source: p.Source, ModelVersion: p.ModelVersion, DatasetID: p.DatasetID, GeneratedAt: fmtTime(p.GeneratedAt),
+				Mape: num(p.Mape), Source: p.Source, ModelVersion: p.ModelVersion, DatasetID: p.DatasetID, GeneratedAt: genText,
 			})
 		}
 		if p, ok := store.NewestGenerated(rows); ok {

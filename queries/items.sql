@@ -36,9 +36,16 @@ FROM unnest(sqlc.arg(item_ids)::text[]) WITH ORDINALITY AS u(item_id, ord)
 WHERE NOT EXISTS (SELECT 1 FROM gold.dim_item d WHERE d.item_id = u.item_id)
 ORDER BY u.ord;
 
--- name: GetItemLastDay :one
--- The item's last day of item-level forecast or demand (NULL: neither):
--- where its page's default period ends.
-SELECT greatest(
-         (SELECT max(f.date) FROM gold.fact_forecast f WHERE f.item_id = sqlc.arg(item_id) AND f.site_id = 'ALL'),
-         (SELECT max(x.date) FROM gold.fact_demand x WHERE x.item_id = sqlc.arg(item_id) AND x.site_id = 'ALL'))::date AS last_day;
+-- name: GetItemDays :one
+-- The first and last days of the item's item-level forecasts and demand and
+-- the day of its newest inventory snapshot (each NULL when there is none),
+-- where its page's default period and inventory date come from: index
+-- lookups only. The inventory's max is grouped so that the planner reads
+-- the item's rows by the primary key instead of walking the date index
+-- backwards until it meets the item (the whole index for an item without
+-- inventory: 0.9 s at 3000 items x 3 years of weekly snapshots).
+SELECT (SELECT min(f.date) FROM gold.fact_forecast f WHERE f.item_id = sqlc.arg(item_id) AND f.site_id = 'ALL')::date AS first_forecast,
+       (SELECT max(f.date) FROM gold.fact_forecast f WHERE f.item_id = sqlc.arg(item_id) AND f.site_id = 'ALL')::date AS last_forecast,
+       (SELECT min(x.date) FROM gold.fact_demand x WHERE x.item_id = sqlc.arg(item_id) AND x.site_id = 'ALL')::date AS first_demand,
+       (SELECT max(x.date) FROM gold.fact_demand x WHERE x.item_id = sqlc.arg(item_id) AND x.site_id = 'ALL')::date AS last_demand,
+       (SELECT max(v.date) FROM gold.fact_inventory v WHERE v.item_id = sqlc.arg(item_id) GROUP BY v.item_id)::date AS last_inventory;

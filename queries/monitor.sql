@@ -16,9 +16,13 @@ FROM monitor.export_freshness
 ORDER BY target;
 
 -- name: ListGoldTableRows :many
-SELECT table_name, rows_estimate
-FROM monitor.gold_table_rows
-ORDER BY table_name;
+-- Rows of every gold table by the one definition of rows per table,
+-- monitor.table_rows() (migration 000301): counted exactly when the table
+-- is small (estimated false), else the statistics' estimate.
+SELECT t.table_name::text AS table_name, coalesce(t.rows_exact, t.rows_estimate, 0)::bigint AS row_count, (t.rows_exact IS NULL)::boolean AS estimated
+FROM monitor.table_rows(layers => ARRAY['gold']::text[]) AS t(layer, table_name, kind, bytes, rows_estimate, rows_exact)
+WHERE t.kind <> 'view'
+ORDER BY t.table_name;
 
 -- name: ListRuns :many
 SELECT run_id, trigger, status, exit_code, failed_step, error, started_at, finished_at, duration_seconds
@@ -55,9 +59,12 @@ FROM monitor.latest_checks
 ORDER BY passed, CASE level WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, check_name, table_name;
 
 -- name: ListTableRows :many
-SELECT layer, table_name, rows_estimate
-FROM monitor.table_rows
-ORDER BY CASE layer WHEN 'bronze' THEN 0 WHEN 'silver' THEN 1 ELSE 2 END, table_name;
+-- Rows of every bronze, silver and gold table (monitor.table_rows(),
+-- migration 000301): exact when small, else the statistics' estimate.
+SELECT t.layer::text AS layer, t.table_name::text AS table_name, t.kind::text AS kind, t.bytes::bigint AS bytes,
+       coalesce(t.rows_exact, t.rows_estimate, 0)::bigint AS row_count, (t.rows_exact IS NULL)::boolean AS estimated
+FROM monitor.table_rows(layers => ARRAY['bronze', 'silver', 'gold']::text[]) AS t(layer, table_name, kind, bytes, rows_estimate, rows_exact)
+WHERE t.kind <> 'view';
 
 -- name: ListUnmatchedItems :many
 -- Item keys of the inputs that match no gold.dim_item row (a sample).

@@ -71,9 +71,10 @@ trap - EXIT
 
 # The psql line printed at the end, run here first so that it works as printed.
 READER_SQL="SELECT date, item_id, site_id, source, forecast FROM gold.fact_forecast ORDER BY date DESC, item_id, site_id, source LIMIT 3"
-if [[ $DATABASE_URL =~ ^postgres://postgres@127\.0\.0\.1:([0-9]+)/ ]]; then
-  # The local server (trust authentication): log in as the read-only role.
-  READER_PSQL="psql 'postgres://novawh_reader@127.0.0.1:${BASH_REMATCH[1]}/postgres?sslmode=disable' -c '$READER_SQL'"
+if [[ $DATABASE_URL =~ ^postgres://postgres@127\.0\.0\.1:([0-9]+)/([^?]*) ]]; then
+  # The local server (trust authentication): log in as the read-only role
+  # (to the same database).
+  READER_PSQL="psql 'postgres://novawh_reader@127.0.0.1:${BASH_REMATCH[1]}/${BASH_REMATCH[2]:-postgres}?sslmode=disable' -c '$READER_SQL'"
 else
   READER_PSQL="psql \"\$DATABASE_URL\" -c 'SET ROLE novawh_reader; $READER_SQL'"
 fi

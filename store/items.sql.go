@@ -49,19 +49,40 @@ func (q *Queries) GetItem(ctx context.Context, itemID string) (GoldDimItem, erro
 	return i, err
 }
 
-const getItemLastDay = `-- name: GetItemLastDay :one
-SELECT greatest(
-         (SELECT max(f.date) FROM gold.fact_forecast f WHERE f.item_id = $1 AND f.site_id = 'ALL'),
-         (SELECT max(x.date) FROM gold.fact_demand x WHERE x.item_id = $1 AND x.site_id = 'ALL'))::date AS last_day
+const getItemDays = `-- name: GetItemDays :one
+SELECT (SELECT min(f.date) FROM gold.fact_forecast f WHERE f.item_id = $1 AND f.site_id = 'ALL')::date AS first_forecast,
+       (SELECT max(f.date) FROM gold.fact_forecast f WHERE f.item_id = $1 AND f.site_id = 'ALL')::date AS last_forecast,
+       (SELECT min(x.date) FROM gold.fact_demand x WHERE x.item_id = $1 AND x.site_id = 'ALL')::date AS first_demand,
+       (SELECT max(x.date) FROM gold.fact_demand x WHERE x.item_id = $1 AND x.site_id = 'ALL')::date AS last_demand,
+       (SELECT max(v.date) FROM gold.fact_inventory v WHERE v.item_id = $1 GROUP BY v.item_id)::date AS last_inventory
 `
 
-// The item's last day of item-level forecast or demand (NULL: neither):
-// where its page's default period ends.
-func (q *Queries) GetItemLastDay(ctx context.Context, itemID string) (pgtype.Date, error) {
-	row := q.db.QueryRow(ctx, getItemLastDay, itemID)
-	var last_day pgtype.Date
-	err := row.Scan(&last_day)
-	return last_day, err
+type GetItemDaysRow struct {
+	FirstForecast pgtype.Date `json:"first_forecast"`
+	LastForecast  pgtype.Date `json:"last_forecast"`
+	FirstDemand   pgtype.Date `json:"first_demand"`
+	LastDemand    pgtype.Date `json:"last_demand"`
+	LastInventory pgtype.Date `json:"last_inventory"`
+}
+
+// The first and last days of the item's item-level forecasts and demand and
+// the day of its newest inventory snapshot (each NULL when there is none),
+// where its page's default period and inventory date come from: index
+// lookups only. The inventory's max is grouped so that the planner reads
+// the item's rows by the primary key instead of walking the date index
+// backwards until it meets the item (the whole index for an item without
+// inventory: 0.9 s at 3000 items x 3 years of weekly snapshots).
+func (q *Queries) GetItemDays(ctx context.Context, itemID string) (GetItemDaysRow, error) {
+	row := q.db.QueryRow(ctx, getItemDays, itemID)
+	var i GetItemDaysRow
+	err := row.Scan(
+		&i.FirstForecast,
+		&i.LastForecast,
+		&i.FirstDemand,
+		&i.LastDemand,
+		&i.LastInventory,
+	)
+	return i, err
 }
 
 const listItems = `-- name: ListItems :many

@@ -761,12 +761,6 @@ type MonitorExportFreshness struct {
 	LastFailureAt pgtype.Timestamptz `json:"last_failure_at"`
 }
 
-// Rows of each gold table as the planner estimates them (pg_class.reltuples after ANALYZE/autovacuum): cheap, approximate.
-type MonitorGoldTableRow struct {
-	TableName    string `json:"table_name"`
-	RowsEstimate int64  `json:"rows_estimate"`
-}
-
 // The newest row of meta.runs (the nightly job), with its duration in seconds (so far, while running).
 type MonitorLastRun struct {
 	RunID           int64              `json:"run_id"`
@@ -838,13 +832,6 @@ type MonitorSourceFreshness struct {
 	LastStatus       string             `json:"last_status"`
 	LastRowsLoaded   int64              `json:"last_rows_loaded"`
 	LastRowsRejected int64              `json:"last_rows_rejected"`
-}
-
-// Rows of each bronze, silver and gold table as the planner estimates them.
-type MonitorTableRow struct {
-	Layer        string `json:"layer"`
-	TableName    string `json:"table_name"`
-	RowsEstimate int64  `json:"rows_estimate"`
 }
 
 // ERP requisition lines of the current exports (silver.erp_lines) that name an item, kept by refresh: lines of a new export added, of a superseded one removed. Gold demand is built from it.

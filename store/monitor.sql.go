@@ -82,21 +82,31 @@ func (q *Queries) ListExportFreshness(ctx context.Context) ([]MonitorExportFresh
 }
 
 const listGoldTableRows = `-- name: ListGoldTableRows :many
-SELECT table_name, rows_estimate
-FROM monitor.gold_table_rows
-ORDER BY table_name
+SELECT t.table_name::text AS table_name, coalesce(t.rows_exact, t.rows_estimate, 0)::bigint AS row_count, (t.rows_exact IS NULL)::boolean AS estimated
+FROM monitor.table_rows(layers => ARRAY['gold']::text[]) AS t(layer, table_name, kind, bytes, rows_estimate, rows_exact)
+WHERE t.kind <> 'view'
+ORDER BY t.table_name
 `
 
-func (q *Queries) ListGoldTableRows(ctx context.Context) ([]MonitorGoldTableRow, error) {
+type ListGoldTableRowsRow struct {
+	TableName string `json:"table_name"`
+	RowCount  int64  `json:"row_count"`
+	Estimated bool   `json:"estimated"`
+}
+
+// Rows of every gold table by the one definition of rows per table,
+// monitor.table_rows() (migration 000301): counted exactly when the table
+// is small (estimated false), else the statistics' estimate.
+func (q *Queries) ListGoldTableRows(ctx context.Context) ([]ListGoldTableRowsRow, error) {
 	rows, err := q.db.Query(ctx, listGoldTableRows)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []MonitorGoldTableRow{}
+	items := []ListGoldTableRowsRow{}
 	for rows.Next() {
-		var i MonitorGoldTableRow
-		if err := rows.Scan(&i.TableName, &i.RowsEstimate); err != nil {
+		var i ListGoldTableRowsRow
+		if err := rows.Scan(&i.TableName, &i.RowCount, &i.Estimated); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -319,21 +329,40 @@ func (q *Queries) ListSourceFreshness(ctx context.Context) ([]MonitorSourceFresh
 }
 
 const listTableRows = `-- name: ListTableRows :many
-SELECT layer, table_name, rows_estimate
-FROM monitor.table_rows
-ORDER BY CASE layer WHEN 'bronze' THEN 0 WHEN 'silver' THEN 1 ELSE 2 END, table_name
+SELECT t.layer::text AS layer, t.table_name::text AS table_name, t.kind::text AS kind, t.bytes::bigint AS bytes,
+       coalesce(t.rows_exact, t.rows_estimate, 0)::bigint AS row_count, (t.rows_exact IS NULL)::boolean AS estimated
+FROM monitor.table_rows(layers => ARRAY['bronze', 'silver', 'gold']::text[]) AS t(layer, table_name, kind, bytes, rows_estimate, rows_exact)
+WHERE t.kind <> 'view'
 `
 
-func (q *Queries) ListTableRows(ctx context.Context) ([]MonitorTableRow, error) {
+type ListTableRowsRow struct {
+	Layer     string `json:"layer"`
+	TableName string `json:"table_name"`
+	Kind      string `json:"kind"`
+	Bytes     int64  `json:"bytes"`
+	RowCount  int64  `json:"row_count"`
+	Estimated bool   `json:"estimated"`
+}
+
+// Rows of every bronze, silver and gold table (monitor.table_rows(),
+// migration 000301): exact when small, else the statistics' estimate.
+func (q *Queries) ListTableRows(ctx context.Context) ([]ListTableRowsRow, error) {
 	rows, err := q.db.Query(ctx, listTableRows)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []MonitorTableRow{}
+	items := []ListTableRowsRow{}
 	for rows.Next() {
-		var i MonitorTableRow
-		if err := rows.Scan(&i.Layer, &i.TableName, &i.RowsEstimate); err != nil {
+		var i ListTableRowsRow
+		if err := rows.Scan(
+			&i.Layer,
+			&i.TableName,
+			&i.Kind,
+			&i.Bytes,
+			&i.RowCount,
+			&i.Estimated,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

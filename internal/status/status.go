@@ -227,8 +227,6 @@ func dateText(d pgtype.Date) *string {
 	return &s
 }
 
-var kinds = map[string]string{"r": "table", "p": "partitioned table", "v": "view", "m": "materialized view"}
-
 func layers(ctx context.Context, pool *pgxpool.Pool, q *statusdb.Queries, opts Options) ([]Layer, error) {
 	rels, err := q.Relations(ctx, opts.ExactBytes)
 	if err != nil {
@@ -236,12 +234,13 @@ func layers(ctx context.Context, pool *pgxpool.Pool, q *statusdb.Queries, opts O
 	}
 	out := []Layer{}
 	for _, rel := range rels {
-		t := Table{Layer: rel.Layer, Name: rel.Name, Kind: kinds[rel.Relkind]}
+		t := Table{Layer: rel.Layer, Name: rel.Name, Kind: rel.Kind}
+		view := rel.Kind == "view"
 		switch {
-		case rel.Relkind == "v" && !opts.Exact:
+		case view && !opts.Exact:
 			t.Note = "view: not counted (novawh status --exact counts views)"
-		case rel.Exact >= 0:
-			n := rel.Exact
+		case !view && !rel.Estimated:
+			n := rel.RowCount
 			t.Rows = &n
 		case opts.Exact:
 			n, note, err := exactCount(ctx, pool, rel.Layer, rel.Name, opts)
@@ -251,14 +250,14 @@ func layers(ctx context.Context, pool *pgxpool.Pool, q *statusdb.Queries, opts O
 			switch {
 			case note == "":
 				t.Rows = &n
-			case rel.Relkind != "v":
-				est := rel.Estimate
+			case !view:
+				est := rel.RowCount
 				t.Rows, t.Estimated, t.Note = &est, true, note+": estimate shown"
 			default:
 				t.Note = note
 			}
 		default:
-			est := rel.Estimate
+			est := rel.RowCount
 			t.Rows, t.Estimated = &est, true
 		}
 		if len(out) == 0 || out[len(out)-1].Layer != t.Layer {

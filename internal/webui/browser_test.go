@@ -50,7 +50,8 @@ func browser(t *testing.T) string {
 // the pages and the API as `novawh serve` does (read-only role), and drives
 // headless Chromium through /, /items, one /items/{id} and one /runs/{id}:
 // charts have drawn points, the freshness table names every source, a
-// name with " / < shows literally, the console has no errors. Screenshots
+// name with " / < shows literally, a material without demand or MAPE says so, the
+// console has no errors. Screenshots
 // go to NOVAWH_SCREENSHOTS_DIR (make screenshots) or the test's temp dir.
 func TestPagesInABrowser(t *testing.T) {
 	t.Parallel()
@@ -89,16 +90,8 @@ func TestPagesInABrowser(t *testing.T) {
 		t.Fatalf("run %d, sources %v: %v", runID, sources, err)
 	}
 
-	reader, err := api.OpenPool(ctx, db.URL, api.PoolOptions{ReaderRole: "novawh_reader", StatementTimeout: 2 * time.Minute}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
+	reader, ui := readerUI(t, db, webui.Options{})
 	h, err := api.New(reader, api.Options{RequestTimeout: 2 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ui, err := webui.New(reader, webui.Options{RequestTimeout: 2 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +202,17 @@ func TestPagesInABrowser(t *testing.T) {
 	links := eval(`document.querySelectorAll('p.api a[href^="/api/v1/"]').length`)
 	if points < 30 || lines == 0 || links < 3 {
 		t.Errorf("item page: %d actual points, %d forecast lines, %d API links", points, lines, links)
+	}
+	// It has no demand and no rolling figures: the page says so instead of
+	// drawing empty charts.
+	if n := eval(`document.querySelectorAll('#chart-demand, #chart-mape').length`); n != 0 {
+		t.Errorf("item without demand and MAPE: %d demand/MAPE charts", n)
+	}
+	if got := text("#no-mape"); !strings.Contains(got, "No MAPE") {
+		t.Errorf("item without MAPE: %q", got)
+	}
+	if got := text("#no-demand"); !strings.Contains(got, "no requisition") {
+		t.Errorf("item without demand: %q", got)
 	}
 	shot("item-escaping.png")
 

@@ -18,6 +18,7 @@ type chart struct {
 	Dots                     []dot
 	Bars                     []bar
 	HLines                   []hline
+	Labels                   []label // x-axis labels of categories (e.g. the inventory's sites)
 	Table                    table
 	start                    time.Time
 	days                     int
@@ -33,6 +34,10 @@ type dot struct {
 type bar struct {
 	Class      string
 	X, Y, W, H float64
+}
+type label struct {
+	X    float64
+	Text string
 }
 type hline struct {
 	Class string

@@ -145,6 +145,38 @@ func fmtAge(d time.Duration) string {
 	return fmt.Sprintf("%.0f days", d.Hours()/24)
 }
 
+// latest and earliest return the later / earlier of two nullable days.
+func latest(a, b pgtype.Date) pgtype.Date {
+	if !a.Valid || (b.Valid && b.Time.After(a.Time)) {
+		return b
+	}
+	return a
+}
+
+func earliest(a, b pgtype.Date) pgtype.Date {
+	if !a.Valid || (b.Valid && b.Time.Before(a.Time)) {
+		return b
+	}
+	return a
+}
+
+func dayText(d pgtype.Date) string {
+	if !d.Valid {
+		return ""
+	}
+	return d.Time.Format(time.DateOnly)
+}
+
+// hasDemand: some day of the series' period has demand.
+func hasDemand(s store.DemandSeries) bool {
+	for _, p := range s.Points {
+		if p.Quantity != 0 || p.Lines != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func statusClass(s string) string {
 	switch s {
 	case "ok", "succeeded", "loaded", "passed":
@@ -164,6 +196,13 @@ type sourceRow struct {
 
 type stepRow struct{ Name, Class string }
 
+// tableRow is one table of "Rows per layer" (monitor.table_rows()).
+type tableRow struct {
+	Layer, Name string
+	Rows        int64
+	Estimated   bool // Rows is the statistics' estimate, not a count
+}
+
 type runRow struct {
 	ID                                               int64
 	Trigger, Status, Class, Started, Duration, Error string
@@ -180,7 +219,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		Now       string
 		Sources   []sourceRow
 		Runs      []runRow
-		Tables    []store.MonitorTableRow
+		Tables    []tableRow
 		Exports   []struct{ Target, Success, Failure string }
 		Checks    []struct{ CheckName, TableName, Level, Class, Observed, Threshold, Detail string }
 		Unmatched []store.GoldVItemsUnmatched
@@ -235,9 +274,13 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		d.Runs = append(d.Runs, runRow{ID: x.RunID, Trigger: x.Trigger, Status: x.Status, Class: statusClass(x.Status), Started: fmtTS(x.StartedAt),
 			Duration: fmtAge(time.Duration(x.DurationSeconds * float64(time.Second))), Error: deref(x.Error), Steps: byRun[x.RunID]})
 	}
-	if d.Tables, err = h.q.ListTableRows(ctx); err != nil {
+	tables, err := h.q.ListTableRows(ctx)
+	if err != nil {
 		h.dbFail(w, r, err)
 		return
+	}
+	for _, t := range tables {
+		d.Tables = append(d.Tables, tableRow{Layer: t.Layer, Name: t.TableName, Rows: t.RowCount, Estimated: t.Estimated})
 	}
 	exports, err := h.q.ListExportFreshness(ctx)
 	if err != nil {
@@ -367,23 +410,40 @@ func (h *Handler) item(w http.ResponseWriter, r *http.Request) {
 		h.dbFail(w, r, err)
 		return
 	}
+	days, err := h.q.GetItemDays(ctx, id)
+	if err != nil {
+		h.dbFail(w, r, err)
+		return
+	}
 	// The default period: the 90 days up to the item's last forecast or
-	// demand (else today).
+	// demand (else today), not before its first one (a chart of a short
+	// history is not three quarters empty).
 	end, ok := parseDay(r.URL.Query().Get("end"), time.Time{})
 	if !ok {
 		h.fail(w, r, http.StatusBadRequest, "Bad date", "end must be YYYY-MM-DD.")
 		return
 	}
-	if end.IsZero() {
+	explicitEnd := !end.IsZero()
+	if !explicitEnd {
 		end = today
-		if d, err := h.q.GetItemLastDay(ctx, id); err == nil && d.Valid {
+		if d := latest(days.LastForecast, days.LastDemand); d.Valid {
 			end = d.Time
 		}
 	}
-	start, ok := parseDay(r.URL.Query().Get("start"), end.AddDate(0, 0, -89))
+	defStart := end.AddDate(0, 0, -89)
+	if f := earliest(days.FirstForecast, days.FirstDemand); f.Valid && f.Time.After(defStart) && !f.Time.After(end) {
+		defStart = f.Time
+	}
+	start, ok := parseDay(r.URL.Query().Get("start"), defStart)
 	if !ok || start.After(end) || end.Sub(start) > 366*24*time.Hour {
 		h.fail(w, r, http.StatusBadRequest, "Bad period", "start must be YYYY-MM-DD, on or before end, at most 366 days before it.")
 		return
+	}
+	// Inventory: the stock on the period's end when one was asked for, else
+	// the newest snapshot (which may be later than the last forecast).
+	invAsOf := end
+	if !explicitEnd && days.LastInventory.Valid && days.LastInventory.Time.After(invAsOf) {
+		invAsOf = days.LastInventory.Time
 	}
 	pd := func(t time.Time) pgtype.Date { return pgtype.Date{Time: t, Valid: true} }
 	ts, err := h.q.GetTimeseries(ctx, store.GetTimeseriesParams{ItemID: id, StartDate: pd(start), EndDate: pd(end)})
@@ -401,7 +461,7 @@ func (h *Handler) item(w http.ResponseWriter, r *http.Request) {
 		h.dbFail(w, r, err)
 		return
 	}
-	inv, hasInv, err := h.q.ItemInventory(ctx, id, pd(end))
+	inv, hasInv, err := h.q.ItemInventory(ctx, id, pd(invAsOf))
 	if err != nil {
 		h.dbFail(w, r, err)
 		return
@@ -409,29 +469,36 @@ func (h *Handler) item(w http.ResponseWriter, r *http.Request) {
 	esc := url.PathEscape(id)
 	period := "start=" + start.Format(time.DateOnly) + "&end=" + end.Format(time.DateOnly)
 	d := struct {
-		Title, ID, Name, Category, Start, End  string
-		Forecast, Mape, Demand, InventoryChart *chart
-		Inventory                              *struct{ Level, LastUpdated, DaysToRupture string }
-		ForecastAPI, DemandAPI, InventoryAPI   []string
+		Title, ID, Name, Category, Start, End, InventoryAsOf string
+		LastDemand, LastForecast                             string // "" when none ever
+		Forecast, Mape, Demand, InventoryChart               *chart
+		Inventory                                            *struct{ Level, LastUpdated, DaysToRupture string }
+		ForecastAPI, DemandAPI, InventoryAPI                 []string
 	}{ID: id, Name: deref(it.Name), Category: deref(it.Category), Start: start.Format(time.DateOnly), End: end.Format(time.DateOnly),
+		InventoryAsOf: invAsOf.Format(time.DateOnly), LastDemand: dayText(days.LastDemand), LastForecast: dayText(days.LastForecast),
 		ForecastAPI:  []string{"/api/v1/items/" + esc + "/timeseries?" + period, "/api/v1/aggregates?window=7&" + period + "&item_id=" + url.QueryEscape(id)},
 		DemandAPI:    []string{"/api/v1/items/" + esc + "/demand?" + period},
-		InventoryAPI: []string{"/api/v1/inventory/" + esc + "?date=" + end.Format(time.DateOnly)}}
+		InventoryAPI: []string{"/api/v1/inventory/" + esc + "?date=" + invAsOf.Format(time.DateOnly)}}
 	if d.Name == "" {
 		d.Name = id
 	}
 	d.Title = d.Name
-	d.Forecast, d.Mape = forecastCharts(ts, aggs, start, end)
-	d.Demand = demandChart(demand, start, end)
+	if len(ts) > 0 {
+		d.Forecast, d.Mape = forecastCharts(ts, aggs, start, end)
+	}
+	if demand.Unit != "" && hasDemand(demand) {
+		d.Demand = demandChart(demand, start, end)
+	}
 	if hasInv {
-		d.Inventory = &struct{ Level, LastUpdated, DaysToRupture string }{inv.Level, inv.LastUpdated.Time.Format(time.DateOnly), fmtPtr(inv.DaysToRupture)}
+		d.Inventory = &struct{ Level, LastUpdated, DaysToRupture string }{strings.ReplaceAll(inv.Level, "_", " "), inv.LastUpdated.Time.Format(time.DateOnly), fmtPtr(inv.DaysToRupture)}
 		d.InventoryChart = inventoryChart(inv)
 	}
 	h.render(w, r, http.StatusOK, "item", &d)
 }
 
 // forecastCharts draws forecast vs actual (one source: the row generated
-// last per day), its band and the 7/30-day rolling forecast, and MAPE.
+// last per day), its band and the 7/30-day rolling forecast, and MAPE (nil
+// when the period has no MAPE value).
 func forecastCharts(ts []store.GetTimeseriesRow, aggs []store.GetAggregateRow, start, end time.Time) (*chart, *chart) {
 	days := int(end.Sub(start).Hours()/24) + 1
 	at := func(d time.Time) int { return int(d.Sub(start).Hours() / 24) }
@@ -497,6 +564,9 @@ func forecastCharts(ts []store.GetTimeseriesRow, aggs []store.GetAggregateRow, s
 			m.Table.Rows = append(m.Table.Rows, []string{day, v(mp[i])})
 		}
 	}
+	if len(m.Table.Rows) == 0 {
+		return f, nil // no MAPE point: the page says so instead of an empty chart
+	}
 	return f, m
 }
 
@@ -558,6 +628,11 @@ func inventoryChart(inv store.Inventory) *chart {
 				c.Lines = append(c.Lines, shape{Class: l.class, Points: fmt.Sprintf("%.1f,%.1f %.1f,%.1f", x0, c.y(*l.v), x0+w*0.6, c.y(*l.v))})
 			}
 		}
+		site := "site " + x.SiteID
+		if x.SiteID == store.ItemLevelSite {
+			site = "all sites"
+		}
+		c.Labels = append(c.Labels, label{X: round1(x0 + w*0.3), Text: site})
 		c.Table.Rows = append(c.Table.Rows, []string{x.SiteID, x.Date.Time.Format(time.DateOnly), fmtPtr(x.CurrentStock), fmtPtr(x.SafetyStock), fmtPtr(x.ReorderPoint), fmtPtr(x.DaysToRupture), deref(x.StockStatus)})
 	}
 	c.Table.Head = []string{"site", "date", "current stock", "safety stock", "reorder point", "days to rupture", "status"}

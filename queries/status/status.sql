@@ -34,32 +34,15 @@ ORDER BY 1;
 
 -- name: Relations :many
 -- Every table, partitioned table, view and materialized view of the four
--- layers. Rows of tables and materialized views (their partitions and
--- inheritance children included) are counted exactly when their data is at
--- most @exact_bytes, which is fast; larger ones get the statistics'
--- estimate (live rows, else pg_class.reltuples): exact is then -1. Views
--- are not counted here (exact -1).
-WITH RECURSIVE rel AS (
-    SELECT c.oid, n.nspname::text AS layer, c.relname::text AS name, c.relkind::text AS relkind
-    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname IN ('bronze', 'silver', 'gold', 'meta') AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
-), tree AS (
-    SELECT rel.oid AS root, rel.oid FROM rel
-    UNION ALL
-    SELECT tree.root, i.inhrelid FROM tree JOIN pg_catalog.pg_inherits i ON i.inhparent = tree.oid
-), sized AS (
-    SELECT tree.root, sum(pg_relation_size(tree.oid))::bigint AS bytes,
-           sum(CASE WHEN coalesce(s.n_live_tup, 0) > 0 THEN s.n_live_tup
-                    WHEN c.reltuples > 0 THEN c.reltuples::bigint ELSE 0 END)::bigint AS estimate
-    FROM tree JOIN pg_catalog.pg_class c ON c.oid = tree.oid LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = tree.oid
-    GROUP BY tree.root
-)
-SELECT r.layer, r.name, r.relkind, z.bytes, z.estimate,
-       coalesce(CASE WHEN r.relkind IN ('r', 'p', 'm') AND z.bytes <= @exact_bytes::bigint THEN
-            (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', r.layer, r.name), false, true, '')))[1]::text::bigint
-       END, -1)::bigint AS exact
-FROM rel r JOIN sized z ON z.root = r.oid
-ORDER BY array_position(ARRAY['bronze', 'silver', 'gold', 'meta'], r.layer), r.name;
+-- layers by the one definition of rows per table, monitor.table_rows()
+-- (migration 000301; the web overview and /metrics read it too): rows of
+-- tables and materialized views (their partitions and inheritance children
+-- included) counted exactly when their data is at most @exact_bytes,
+-- which is fast, else NULL and the statistics' estimate is the figure.
+-- Views are not counted here.
+SELECT t.layer::text AS layer, t.table_name::text AS name, t.kind::text AS kind, t.bytes::bigint AS bytes,
+       coalesce(t.rows_exact, t.rows_estimate, 0)::bigint AS row_count, (t.rows_exact IS NULL)::boolean AS estimated
+FROM monitor.table_rows(@exact_bytes::bigint) AS t(layer, table_name, kind, bytes, rows_estimate, rows_exact);
 
 -- name: LastExport :one
 SELECT r.run_id, r.target, r.status, r.full_export, r.files_written, r.files_removed, r.rows_written,
