@@ -52,10 +52,15 @@ func writeFile(b *testing.B, dir, name string, gen func(io.Writer) (int64, error
 	return p
 }
 
-// anchorSQL is the baseline of issue 17: one bare CREATE TABLE AS of the
-// same rows (the site rows and the item-level rows) with the same 7- and
-// 30-day calendar windows, straight from bronze, and its index.
-const anchorSQL = `
+// The anchor of issue 17: bare CREATE TABLE AS statements of the same rows
+// as the gold tables a full refresh builds, with the same windows, straight
+// from bronze, each with its primary-key index. anchorForecastSQL builds
+// the forecast rows (site rows and item-level rows) with their 7- and
+// 30-day calendar windows; anchorDemandSQL the demand rows (per depot and
+// item level, per unit), the supplier bridge and the rolling demand over
+// zero-filled calendar days (7 and 30 days, and the 30 days one year
+// earlier), keeping the days whose windows hold demand.
+const anchorForecastSQL = `
 CREATE TABLE public.bench_anchor AS
 SELECT date, item_id, site_id, source, forecast, actual,
        avg(forecast) OVER w7 AS forecast_avg_7d, avg(actual) OVER w7 AS actual_avg_7d,
@@ -69,13 +74,67 @@ WINDOW w7 AS (PARTITION BY item_id, site_id, source ORDER BY date RANGE BETWEEN 
        w30 AS (PARTITION BY item_id, site_id, source ORDER BY date RANGE BETWEEN '29 days' PRECEDING AND CURRENT ROW);
 CREATE INDEX ON public.bench_anchor (item_id, site_id, date, source);`
 
+const anchorDemandSQL = `
+CREATE TABLE public.bench_anchor_demand AS
+SELECT solicited_date AS date, familia || '_' || material AS item_id,
+       CASE WHEN grouping(deposito) = 1 THEN 'ALL' ELSE coalesce(deposito, '') END AS site_id, coalesce(unit, '') AS unit,
+       sum(quantity) AS quantity, count(*) AS lines, count(DISTINCT request_id) AS requests,
+       count(DISTINCT supplier_name) AS suppliers,
+       avg(purchase_date - solicited_date) FILTER (WHERE purchase_date >= solicited_date) AS lead_time_days_avg,
+       max(purchase_date - solicited_date) FILTER (WHERE purchase_date >= solicited_date) AS lead_time_days_max
+FROM bronze.erp_requisitions
+WHERE solicited_date IS NOT NULL AND quantity IS NOT NULL
+GROUP BY GROUPING SETS ((solicited_date, familia, material, deposito, unit), (solicited_date, familia, material, unit));
+CREATE UNIQUE INDEX ON public.bench_anchor_demand (item_id, site_id, date, unit);
+CREATE TABLE public.bench_anchor_demand_supplier AS
+SELECT solicited_date AS date, familia || '_' || material AS item_id, coalesce(deposito, '') AS site_id,
+       coalesce(unit, '') AS unit, supplier_name AS supplier,
+       sum(quantity) AS quantity, count(*) AS lines, count(DISTINCT request_id) AS requests,
+       avg(purchase_date - solicited_date) FILTER (WHERE purchase_date >= solicited_date) AS lead_time_days_avg,
+       max(purchase_date - solicited_date) FILTER (WHERE purchase_date >= solicited_date) AS lead_time_days_max
+FROM bronze.erp_requisitions
+WHERE solicited_date IS NOT NULL AND quantity IS NOT NULL AND supplier_name IS NOT NULL
+GROUP BY solicited_date, familia, material, deposito, unit, supplier_name;
+CREATE UNIQUE INDEX ON public.bench_anchor_demand_supplier (item_id, site_id, date, unit, supplier);
+CREATE TABLE public.bench_anchor_demand_rolling AS
+SELECT date, item_id, site_id, unit, quantity, t7 AS quantity_total_7d, t7 / 7 AS quantity_avg_7d,
+       t30 AS quantity_total_30d, t30 / 30 AS quantity_avg_30d, ty AS quantity_total_30d_prev_year
+FROM (SELECT date, item_id, site_id, unit, grid, coalesce(sum(quantity) OVER wd, 0) AS quantity,
+             coalesce(sum(quantity) OVER w7, 0) AS t7, coalesce(sum(quantity) OVER w30, 0) AS t30,
+             count(quantity) OVER w30 AS n30, sum(quantity) OVER wy AS ty, count(quantity) OVER wy AS ny
+      FROM (SELECT item_id, site_id, unit, date, quantity, false AS grid FROM public.bench_anchor_demand
+            UNION ALL
+            SELECT s.item_id, s.site_id, s.unit, d::date, NULL, true
+            FROM (SELECT item_id, site_id, unit, min(date) AS first FROM public.bench_anchor_demand GROUP BY 1, 2, 3) s
+            CROSS JOIN LATERAL generate_series(s.first, (SELECT max(date) FROM public.bench_anchor_demand), interval '1 day') d) g
+      WINDOW wd AS (PARTITION BY item_id, site_id, unit ORDER BY date RANGE BETWEEN CURRENT ROW AND CURRENT ROW),
+             w7 AS (PARTITION BY item_id, site_id, unit ORDER BY date RANGE BETWEEN '6 days' PRECEDING AND CURRENT ROW),
+             w30 AS (PARTITION BY item_id, site_id, unit ORDER BY date RANGE BETWEEN '29 days' PRECEDING AND CURRENT ROW),
+             wy AS (PARTITION BY item_id, site_id, unit ORDER BY date
+                    RANGE BETWEEN '1 year 29 days' PRECEDING AND '1 year' PRECEDING)) r
+WHERE grid AND (n30 > 0 OR ny > 0);
+CREATE UNIQUE INDEX ON public.bench_anchor_demand_rolling (item_id, site_id, date, unit);`
+
+const dropAnchorSQL = `DROP TABLE IF EXISTS public.bench_anchor, public.bench_anchor_demand,
+	public.bench_anchor_demand_supplier, public.bench_anchor_demand_rolling`
+
+// The steps of a full refresh that build the tables of each anchor.
+var (
+	forecastSteps = []string{TableFactForecast, TableAggRolling}
+	demandSteps   = []string{TableFactDemand, TableFactDemandSupplier, TableAggDemandRolling}
+)
+
 // BenchmarkRefresh measures, on generated forecasts (benchdata: by default
 // NOVAWH_BENCH_ITEMS=250 items x 2 sites x 730 days, 365,000 bronze rows,
 // 547,500 gold rows; 4600 items give ~10M gold rows) with ERP demand for
 // the actuals, loaded through the real loader:
-//   - the full refresh against the anchor of issue 17, one bare CREATE
-//     TABLE AS of the same rows with the same windows plus its index, in the
-//     same run (NOVAWH_BENCH_ROUNDS rounds of each, default 2; medians);
+//   - the full refresh against the anchor of issue 17, bare CREATE TABLE AS
+//     statements of the same rows with the same windows plus their indexes
+//     (the forecast tables and the demand tables), in the same run
+//     (NOVAWH_BENCH_ROUNDS rounds of each, alternated, default 2; medians),
+//     as a whole and per part (the refresh steps that build the forecast
+//     tables against the forecast anchor, the demand steps against the
+//     demand anchor);
 //   - the incremental refresh after one new day of forecasts and ERP lines
 //     lands as new files, against the full refresh;
 //   - the dashboards' 30-day item timeseries query under pgbench (16
@@ -102,32 +161,51 @@ func BenchmarkRefresh(b *testing.B) {
 	if _, err := r.Run(ctx, Options{}); err != nil { // first build, warms the caches
 		b.Fatal(err)
 	}
-	var fulls, anchors []float64
+	// Per round: the whole full refresh and the anchors, and the steps of
+	// the refresh that build each anchor's tables.
+	var fulls, anchors, fullF, fullD, anchorF, anchorD []float64
 	var full Result
 	b.ResetTimer()
 	for i := 0; i < rounds; i++ {
-		exec1(b, db.Pool, `DROP TABLE IF EXISTS public.bench_anchor`)
+		exec1(b, db.Pool, dropAnchorSQL)
 		exec1(b, db.Pool, `CHECKPOINT`)
 		a0 := time.Now()
-		exec1(b, db.Pool, anchorSQL)
+		exec1(b, db.Pool, anchorForecastSQL)
+		a1 := time.Now()
+		exec1(b, db.Pool, anchorDemandSQL)
+		anchorF = append(anchorF, a1.Sub(a0).Seconds())
+		anchorD = append(anchorD, time.Since(a1).Seconds())
 		anchors = append(anchors, time.Since(a0).Seconds())
 		exec1(b, db.Pool, `CHECKPOINT`)
+		steps := map[string]float64{}
 		f0 := time.Now()
-		res, err := r.Run(ctx, Options{Full: true})
+		res, err := r.Run(ctx, Options{Full: true, OnStep: func(s Step) {
+			if s.Done {
+				steps[s.Name] += s.Elapsed.Seconds()
+			}
+		}})
 		if err != nil {
 			b.Fatal(err)
 		}
 		fulls = append(fulls, time.Since(f0).Seconds())
+		fullF = append(fullF, sumSteps(steps, forecastSteps))
+		fullD = append(fullD, sumSteps(steps, demandSteps))
 		full = res
-		b.Logf("round %d: anchor (CTAS + index) %.2f s, full refresh %.2f s", i+1, anchors[i], fulls[i])
+		b.Logf("round %d: anchor (CTAS + index) %.2f s (forecast %.2f s, demand %.2f s), full refresh %.2f s (forecast steps %.2f s, demand steps %.2f s)",
+			i+1, anchors[i], anchorF[i], anchorD[i], fulls[i], fullF[i], fullD[i])
 	}
 	b.StopTimer()
-	var anchorRows int64
-	exec1(b, db.Pool, `SELECT 1`)
-	_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM public.bench_anchor`).Scan(&anchorRows)
-	exec1(b, db.Pool, `DROP TABLE public.bench_anchor`)
-	b.Logf("full refresh rows: %v (anchor rows %d)", full.Rows, anchorRows)
-	exec1(b, db.Pool, `VACUUM ANALYZE gold.fact_forecast, gold.agg_forecast_rolling`)
+	anchorRows := map[string]int64{}
+	for _, t := range []string{"bench_anchor", "bench_anchor_demand", "bench_anchor_demand_supplier", "bench_anchor_demand_rolling"} {
+		var n int64
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM public.`+t).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		anchorRows[t] = n
+	}
+	exec1(b, db.Pool, dropAnchorSQL)
+	b.Logf("full refresh rows: %v (anchor rows %v)", full.Rows, anchorRows)
+	exec1(b, db.Pool, `VACUUM ANALYZE gold.fact_forecast, gold.agg_forecast_rolling, gold.fact_demand, gold.agg_demand_rolling`)
 
 	// One new day of forecasts and ERP lines lands as new files.
 	testload.Files(b, db.Pool, "ml_forecasts", writeFile(b, dir, "forecasts_next.csv",
@@ -150,12 +228,19 @@ func BenchmarkRefresh(b *testing.B) {
 	}
 	fullMed, anchorMed := median(fulls), median(anchors)
 	ratio, incRatio := fullMed/anchorMed, 100*incDur/fullMed
+	ratioF, ratioD := median(fullF)/median(anchorF), median(fullD)/median(anchorD)
 	b.Logf("30-day timeseries query, pgbench 16 clients: p95 %.3f ms, %.0f tps", p95, tps)
 	b.Logf("full refresh %.2f s / anchor CTAS %.2f s = %.2f (goal <= 1.5) %s", fullMed, anchorMed, ratio, verdict(ratio <= 1.5))
+	b.Logf("  forecast part: steps %s %.2f s / forecast CTAS %.2f s = %.2f", strings.Join(forecastSteps, " + "),
+		median(fullF), median(anchorF), ratioF)
+	b.Logf("  demand part: steps %s %.2f s / demand CTAS %.2f s = %.2f", strings.Join(demandSteps, " + "),
+		median(fullD), median(anchorD), ratioD)
 	b.Logf("incremental/full = %.2f%% (goal <= 1%%) %s", incRatio, verdict(incRatio <= 1))
 	b.ReportMetric(fullMed, "full-s")
 	b.ReportMetric(anchorMed, "ctas-s")
 	b.ReportMetric(ratio, "full/ctas")
+	b.ReportMetric(ratioF, "forecast/ctas")
+	b.ReportMetric(ratioD, "demand/ctas")
 	b.ReportMetric(incDur, "incremental-s")
 	b.ReportMetric(incRatio, "incr/full-%")
 	b.ReportMetric(p95, "query-p95-ms")
@@ -221,6 +306,15 @@ func exec1(b *testing.B, pool *pgxpool.Pool, q string, args ...any) {
 	if _, err := pool.Exec(context.Background(), q, args...); err != nil {
 		b.Fatalf("%.80s: %v", q, err)
 	}
+}
+
+// sumSteps adds the durations of the named steps.
+func sumSteps(steps map[string]float64, names []string) float64 {
+	var t float64
+	for _, n := range names {
+		t += steps[n]
+	}
+	return t
 }
 
 func median(xs []float64) float64 {
