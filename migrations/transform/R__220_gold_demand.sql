@@ -85,7 +85,10 @@ COMMENT ON FUNCTION gold.window_days(date, integer, date) IS 'Days of t - (width
 -- value cast once), averages total / days inside the coverage, so the two
 -- ways of computing them below give the same figures.
 CREATE OR REPLACE FUNCTION gold.write_agg_demand_rolling(p_suffix text, p_lo date, p_hi date) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- The grid's join to the facts as a hash join (a merge join on three of
+-- its four keys compares every day of a series with every fact of it).
+SET enable_mergejoin = off AS $$
 DECLARE
     n bigint;
     cov daterange := silver.demand_coverage();
@@ -132,51 +135,51 @@ BEGIN
         GET DIAGNOSTICS n = ROW_COUNT;
         RETURN n;
     END IF;
-    -- The facts from a year and 29 days before t0, and one zero row per
-    -- target day a window of the series can hold demand on, sorted once (in
-    -- key order, so the rows are written nearly in primary-key order) for
-    -- every window: RANGE frames over the date, so a day's fact and its zero
-    -- row are peers; moving numeric sums (inverse transitions: O(1) per
-    -- row). No join: the planner cannot misjudge one.
+    -- Every calendar day of each series (a grid without gaps) from its
+    -- first fact since a year and 29 days before t0 to a year and 31 days
+    -- after its last one (or t1), with the day's fact (a hash join: one
+    -- sort of the grid, no sorted merge the planner could choose on three
+    -- of the four keys). Running numeric totals of quantity and lines, then
+    -- every window is the difference of two running totals a fixed number
+    -- of rows (days) apart: 7, 30, and the days back to the same date one
+    -- year earlier (365 or 366) and 30 more. Numeric sums are exact, so the
+    -- differences equal the sums of the windows (and the daily path above):
+    -- one running sum per row instead of a moving frame per window.
     EXECUTE format($q$
         INSERT INTO gold.%I (date, item_id, site_id, unit, quantity, quantity_total_7d, quantity_avg_7d,
                              quantity_total_30d, quantity_avg_30d, quantity_total_30d_prev_year)
-        WITH f AS (
+        WITH f AS MATERIALIZED (
             SELECT item_id, site_id, unit, date, quantity, lines FROM gold.%I
             WHERE date BETWEEN ($1 - interval '1 year')::date - $4 AND $2
-        ), u AS (
-            SELECT item_id, site_id, unit, date, quantity, quantity::numeric AS qn, lines, false AS grid FROM f
-            UNION ALL
-            SELECT s.item_id, s.site_id, s.unit, d::date, NULL, 0, 0, true
-            FROM (SELECT item_id, site_id, unit, min(date) AS first, max(date) + $4 AS last FROM f GROUP BY 1, 2, 3) s
+        ), g AS (
+            SELECT s.item_id, s.site_id, s.unit, d.date, f.quantity, f.quantity::numeric AS qn, coalesce(f.lines, 0) AS lines
+            FROM (SELECT item_id, site_id, unit, min(date) AS first, max(date) AS last FROM f GROUP BY 1, 2, 3) s
             CROSS JOIN LATERAL (
-                -- the days a window of the series can hold demand: up to 29
-                -- days after its last demand, and the same days a year later
-                SELECT generate_series(greatest(s.first, $1), least(s.last, $2), interval '1 day')
-                UNION ALL
-                SELECT generate_series(greatest(s.last + 1, (s.first + interval '1 year')::date, $1),
-                                       least((s.last + interval '1 year')::date + 1, $2), interval '1 day')) d(d)
+                SELECT generate_series(s.first, least((s.last + interval '1 year')::date + $4 + 2, $2),
+                                       interval '1 day')::date AS date) d
+            LEFT JOIN f ON f.item_id = s.item_id AND f.site_id = s.site_id AND f.unit = s.unit AND f.date = d.date
+        ), c AS (
+            SELECT date, item_id, site_id, unit, quantity,
+                   sum(qn) OVER w AS cq, sum(lines) OVER w AS cn,
+                   date - (date - interval '1 year')::date AS ky
+            FROM g
+            WINDOW w AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", unit COLLATE "C" ORDER BY date
+                         ROWS UNBOUNDED PRECEDING)
         ), w AS (
-            SELECT date, item_id, site_id, unit, grid,
-                   max(quantity) OVER wd AS q,
-                   sum(qn) OVER w7 AS t7, sum(qn) OVER w30 AS t30, sum(lines) OVER w30 AS n30,
-                   sum(qn) OVER wy AS ty, sum(lines) OVER wy AS ny
-            FROM u
-            WINDOW wd AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", unit COLLATE "C" ORDER BY date
-                          RANGE BETWEEN CURRENT ROW AND CURRENT ROW),
-                   w7 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", unit COLLATE "C" ORDER BY date
-                          RANGE BETWEEN interval '6 days' PRECEDING AND CURRENT ROW),
-                   w30 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", unit COLLATE "C" ORDER BY date
-                           RANGE BETWEEN make_interval(days => $4) PRECEDING AND CURRENT ROW),
-                   wy AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", unit COLLATE "C" ORDER BY date
-                          RANGE BETWEEN interval '1 year' + make_interval(days => $4) PRECEDING AND interval '1 year' PRECEDING)
+            SELECT date, item_id, site_id, unit, quantity,
+                   cq - lag(cq, 7, 0) OVER w AS t7,
+                   cq - lag(cq, $4 + 1, 0) OVER w AS t30, cn - lag(cn, $4 + 1, 0) OVER w AS n30,
+                   lag(cq, ky, 0) OVER w - lag(cq, ky + $4 + 1, 0) OVER w AS ty,
+                   lag(cn, ky, 0) OVER w - lag(cn, ky + $4 + 1, 0) OVER w AS ny
+            FROM c
+            WINDOW w AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", unit COLLATE "C" ORDER BY date)
         )
-        SELECT date, item_id, site_id, unit, coalesce(q, 0),
+        SELECT date, item_id, site_id, unit, coalesce(quantity, 0),
                t7::float8, t7::float8 / gold.window_days(date, 7, $3),
                t30::float8, t30::float8 / gold.window_days(date, $4 + 1, $3),
-               CASE WHEN (date - interval '1 year')::date - $4 >= $3 THEN coalesce(ty, 0)::float8 END
+               CASE WHEN (date - interval '1 year')::date - $4 >= $3 THEN ty::float8 END
         FROM w
-        WHERE grid AND (n30 > 0 OR ny > 0)
+        WHERE date >= $1 AND (n30 > 0 OR ny > 0)
         $q$, 'agg_demand_rolling' || p_suffix, 'fact_demand' || p_suffix)
     USING t0, t1, lower(cov), lb;
     GET DIAGNOSTICS n = ROW_COUNT;
