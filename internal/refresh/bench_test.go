@@ -231,10 +231,12 @@ func BenchmarkRefresh(b *testing.B) {
 	ratioF, ratioD := median(fullF)/median(anchorF), median(fullD)/median(anchorD)
 	b.Logf("30-day timeseries query, pgbench 16 clients: p95 %.3f ms, %.0f tps", p95, tps)
 	b.Logf("full refresh %.2f s / anchor CTAS %.2f s = %.2f (goal <= 1.5) %s", fullMed, anchorMed, ratio, verdict(ratio <= 1.5))
-	b.Logf("  forecast part: steps %s %.2f s / forecast CTAS %.2f s = %.2f", strings.Join(forecastSteps, " + "),
-		median(fullF), median(anchorF), ratioF)
-	b.Logf("  demand part: steps %s %.2f s / demand CTAS %.2f s = %.2f", strings.Join(demandSteps, " + "),
-		median(fullD), median(anchorD), ratioD)
+	// Each part against its own anchor, with the same goal: a fast part
+	// must not hide a slow one in the whole ratio.
+	b.Logf("  forecast part: steps %s %.2f s / forecast CTAS %.2f s = %.2f (goal <= 1.5) %s", strings.Join(forecastSteps, " + "),
+		median(fullF), median(anchorF), ratioF, verdict(ratioF <= 1.5))
+	b.Logf("  demand part: steps %s %.2f s / demand CTAS %.2f s = %.2f (goal <= 1.5) %s", strings.Join(demandSteps, " + "),
+		median(fullD), median(anchorD), ratioD, verdict(ratioD <= 1.5))
 	b.Logf("incremental/full = %.2f%% (goal <= 1%%) %s", incRatio, verdict(incRatio <= 1))
 	b.ReportMetric(fullMed, "full-s")
 	b.ReportMetric(anchorMed, "ctas-s")
