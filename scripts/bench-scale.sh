@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# make bench-scale: the 10 GB run of issue 17. Generates ~50M forecast rows
+# make bench-scale: the scale run of issue 17. By default generates ~50M forecast rows
 # and the matching ERP demand (3,000 materials x 5 ML sites (+ office and
 # blank depots) x 3 years, ~3M lines), then measures on a durable private
 # PostgreSQL (fsync on): load (and psql \copy of the largest file as its
 # anchor), full refresh, status, the API p95 (30-day timeseries, 16 clients),
 # full export, then one more day: load, incremental refresh, incremental
 # export; the peak RSS of every command (goal < 256 MiB) and the database
-# size. It takes about 1.5 to 2.5 hours on this 2-core machine and needs
-# ~60 GB of free disk. Not part of make test.
+# size. Not part of make test. The database takes ~0.83 GB per million
+# forecast rows: SCALE_ITEMS=750 (12.3M rows) is a 10 GB database and took
+# 16 minutes on a 2-core machine; the default 3,000 items (~49M rows) is
+# ~42 GB, about an hour of full refresh, and needs ~80 GB of free disk.
 #
 # Knobs: SCALE_ITEMS (3000), SCALE_SITES (5), SCALE_DAYS (1095),
 # SCALE_SOURCES (ensemble,arima,xgboost), SCALE_DIR (a new folder under
