@@ -30,6 +30,11 @@ import (
 // append.
 const spillMemory = 32 << 20
 
+// spillRowRoom is the room a spill buffer has beyond its flush size, so
+// that the row that crosses it is appended without reallocating (a longer
+// row reallocates once).
+const spillRowRoom = 2 << 10
+
 // spill holds the spill files of one table.
 type spill struct {
 	dir       string
@@ -84,8 +89,8 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 			// Keep all buffers together within spillMemory: a buffer is
 			// flushed once it reaches bufCap, and allocated with room for a
 			// row beyond it so that appends do not reallocate it.
-			sp.bufCap = max(16<<10, min(256<<10, memory/(len(sp.parts)+1)))
-			p = &spillPart{path: filepath.Join(dir, key), buf: make([]byte, 0, sp.bufCap+8<<10)}
+			sp.bufCap = max(8<<10, min(256<<10, memory/(len(sp.parts)+1)))
+			p = &spillPart{path: filepath.Join(dir, key), buf: make([]byte, 0, sp.bufCap+spillRowRoom)}
 			sp.parts[key] = p
 		}
 		return p
@@ -121,6 +126,13 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 				sp.remove()
 				return nil, err
 			}
+			// The budget per buffer shrinks as partitions appear; a buffer
+			// allocated earlier, larger, is replaced at its flush, so that
+			// all buffers together stay within memory however many
+			// partitions the table has.
+			if cap(p.buf) > sp.bufCap+spillRowRoom {
+				p.buf = make([]byte, 0, sp.bufCap+spillRowRoom)
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -132,6 +144,7 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 			sp.remove()
 			return nil, err
 		}
+		p.buf = nil // the encoders, next, need the memory
 	}
 	w.log.Debug("table read into spill files", "table", w.ts.table.Qualified(), "blocks_from", lo, "blocks_to", hi, "rows", n,
 		"partitions", len(sp.parts), "duration_ms", time.Since(start).Milliseconds())
