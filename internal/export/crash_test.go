@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -202,7 +200,7 @@ func killMidway(t *testing.T, cmd *exec.Cmd, v layerView, old layerState, tables
 		cmd.Env = os.Environ()
 	}
 	cmd.Env = append(slices.Clip(cmd.Env), fmt.Sprintf("NOVAWH_FAULT_PAUSE_AT=%s#%d", point, tables))
-	stderr := &syncBuffer{}
+	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -239,34 +237,6 @@ func killMidway(t *testing.T, cmd *exec.Cmd, v layerView, old layerState, tables
 	}
 }
 
-// faultBin is the novawh binary with the fault-injection hooks.
-func faultBin(t *testing.T) string {
-	t.Helper()
-	p, err := testbin.BuildTags(testbin.TagFaultInject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// syncBuffer is a bytes.Buffer a process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestCrashSafety kills `novawh export` (SIGKILL) after some of the
 // rewritten tables are written but before the layer is published: readers
 // see the previous export of every table the whole time and after the
@@ -274,7 +244,7 @@ func (s *syncBuffer) String() string {
 // produces.
 func TestCrashSafety(t *testing.T) {
 	t.Parallel()
-	bin := faultBin(t)
+	bin := testbin.PathTags(t, testbin.TagFaultInject)
 	db := pgtest.New(t)
 	root := filepath.Join(t.TempDir(), "exports")
 	export := func(args ...string) *exec.Cmd {
@@ -353,7 +323,7 @@ func TestCrashSafety(t *testing.T) {
 func TestCrashSafetyMinIO(t *testing.T) {
 	t.Parallel()
 	srv := startMinio(t)
-	bin := faultBin(t)
+	bin := testbin.PathTags(t, testbin.TagFaultInject)
 	db := pgtest.New(t)
 	env := append(os.Environ(), "NOVAWH_LOG_FILE=", "AWS_ENDPOINT_URL="+srv.endpoint, "AWS_ACCESS_KEY_ID="+srv.user,
 		"AWS_SECRET_ACCESS_KEY="+srv.secret, "AWS_REGION=us-east-1", "TMPDIR="+t.TempDir())

@@ -229,10 +229,7 @@ func TestCLIPanicExitsOne(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	t.Parallel()
-	bin, err := testbin.BuildTags(testbin.TagFaultInject)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testbin.PathTags(t, testbin.TagFaultInject)
 	db := pgtest.New(t)
 	dir := t.TempDir()
 	for i, name := range []string{"a.csv", "b.csv", "c.csv"} {
@@ -244,7 +241,7 @@ func TestCLIPanicExitsOne(t *testing.T) {
 	cmd.Env = append(os.Environ(), "NOVAWH_FAULT_PANIC_AT=load.producer#2")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v, want 1; stderr:\n%s", err, stderr.String())

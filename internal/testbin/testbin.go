@@ -76,6 +76,16 @@ func Path(tb testing.TB) string {
 	return p
 }
 
+// PathTags is BuildTags for a test: it fails tb when the build fails.
+func PathTags(tb testing.TB, tags string) string {
+	tb.Helper()
+	p, err := BuildTags(tags)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
 // Cleanup removes the built binaries; call it from TestMain after m.Run.
 func Cleanup() {
 	mu.Lock()
