@@ -85,11 +85,9 @@ var (
 	cacheEntries   = desc("novawh_api_cache_entries", "Responses the cache holds.")
 )
 
-func (cacheCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{cacheHits, cacheMisses, cacheBypassed, cacheEvictions, cacheBytes, cacheMaxBytes, cacheEntries} {
-		ch <- d
-	}
-}
+// Describe sends the descriptors Collect uses (Collect is cheap: it reads
+// the cache's counters), so the two cannot disagree.
+func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
 
 func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.h.cache.snapshot()
@@ -116,11 +114,8 @@ var (
 	poolCanceled     = desc("novawh_db_pool_canceled_acquires_total", "Acquisitions canceled before a connection was free.")
 )
 
-func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolAcquired, poolIdle, poolTotal, poolMax, poolAcquires, poolAcquireTime, poolEmptyAcquire, poolCanceled} {
-		ch <- d
-	}
-}
+// Describe: as for the cache, Collect only reads pgxpool's counters.
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
 
 func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.p.Stat()
