@@ -45,7 +45,7 @@ type rowEncoder struct {
 // an error b holds part of the row: the partition is abandoned.
 func (e *rowEncoder) encode(b *colBatch, raw [][]byte, arena *[]byte) (day int32, hasDay bool, err error) {
 	cols := e.ts.cols
-	if len(raw) != len(cols) || len(e.fl.leaf) != len(cols) {
+	if len(raw) != len(cols) { // e.fl.leaf has len(cols) entries by construction (buildSchema)
 		return 0, false, fmt.Errorf("row of %d values, want %d", len(raw), len(cols))
 	}
 	for i := range cols {

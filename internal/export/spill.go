@@ -358,8 +358,9 @@ func (s *spillReader) Close() error        { return s.f.Close() }
 // directMaxRows rows in at most directMaxPartitions partitions) reads the
 // table once and routes each row straight to its partition's Parquet
 // writer: encoding overlaps with PostgreSQL's reading, and no spill file is
-// written. The writers hold their row groups in memory until the end, so
-// the size is bounded; larger tables go through spill files. Rows keep
+// written. Every partition's writer is open at once, each holding up to a
+// row group (RowGroupRows) before it flushes, so the number of partitions
+// and rows is bounded; larger tables go through spill files. Rows keep
 // their physical order, so the files are the same as either other way.
 const (
 	directMaxRows       = 1_500_000

@@ -676,9 +676,6 @@ func (t *tableRun) spill(ctx context.Context, w *partitionWriter) (chunks, error
 		if i == n-1 {
 			hi = 0
 		}
-		if n == 1 {
-			lo = 0
-		}
 		sp, err := w.spillTable(ctx, q, r.tgt.TempDir(), read, lo, hi, n)
 		out[i] = sp
 		return err
