@@ -236,19 +236,18 @@ func DemandSeriesOf(rows []ListItemDemandRow, unit string, start, end time.Time)
 		}
 	}
 	s.Points = make([]DemandPoint, 0, n-DemandWindowDays)
-	var t7, t30 float64
-	for i := 0; i < n; i++ {
-		t7 += qty[i]
-		t30 += qty[i]
-		if i >= 7 {
-			t7 -= qty[i-7]
+	// Each window is summed afresh, in date order (a running total that
+	// subtracts the day leaving the window drifts: 0.1 + 0.2 - 0.1 - 0.2 is
+	// not 0 in floating point, and a window without demand must say 0).
+	sum := func(lo, hi int) (t float64) {
+		for _, q := range qty[max(lo, 0) : hi+1] {
+			t += q
 		}
-		if i >= 30 {
-			t30 -= qty[i-30]
-		}
-		if i >= DemandWindowDays {
-			s.Points = append(s.Points, DemandPoint{Date: from.AddDate(0, 0, i), Quantity: qty[i], Lines: cnt[i], Total7d: t7, Total30d: t30})
-		}
+		return t
+	}
+	for i := DemandWindowDays; i < n; i++ {
+		s.Points = append(s.Points, DemandPoint{Date: from.AddDate(0, 0, i), Quantity: qty[i], Lines: cnt[i],
+			Total7d: sum(i-6, i), Total30d: sum(i-29, i)})
 	}
 	return s
 }

@@ -84,3 +84,28 @@ func TestWindow(t *testing.T) {
 		t.Fatal("14-day window accepted")
 	}
 }
+
+// A window the demand has left totals exactly 0, whatever the quantities
+// were: a running total that subtracted them would leave 0.1 + 0.2 - 0.1 -
+// 0.2 = 2.8e-17.
+func TestDemandSeriesWindowsDoNotDrift(t *testing.T) {
+	t.Parallel()
+	row := func(d string, q float64) store.ListItemDemandRow {
+		return store.ListItemDemandRow{Date: day(d), Unit: "UN", Quantity: q, Lines: 1}
+	}
+	a, b := 0.1, 0.2
+	want := a + b // in float64, not Go's exact constant arithmetic
+	rows := []store.ListItemDemandRow{row("2025-01-01", a), row("2025-01-02", b)}
+	s := store.DemandSeriesOf(rows, "", day("2025-01-02").Time, day("2025-03-01").Time)
+	for _, p := range s.Points {
+		d := p.Date.Format(time.DateOnly)
+		switch {
+		case d == "2025-01-02" && (p.Total7d != want || p.Total30d != want):
+			t.Errorf("%s: totals %v %v, want %v", d, p.Total7d, p.Total30d, want)
+		case d >= "2025-01-10" && p.Total7d != 0:
+			t.Errorf("%s: 7-day total %v, want 0", d, p.Total7d)
+		case d >= "2025-02-02" && p.Total30d != 0:
+			t.Errorf("%s: 30-day total %v, want 0", d, p.Total30d)
+		}
+	}
+}
