@@ -296,9 +296,6 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, c := range checks {
-		if c.Passed && c.Level != "warn" {
-			continue
-		}
 		if c.Passed {
 			continue
 		}
@@ -326,7 +323,7 @@ func (h *Handler) items(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-	offset = max(offset, 0)
+	offset = min(max(offset, 0), math.MaxInt32) // ListItems takes an int32
 	const limit = 50
 	var pattern *string
 	if q != "" {
