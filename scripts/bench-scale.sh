@@ -5,7 +5,9 @@
 # PostgreSQL (fsync on): load (and psql \copy of the largest file as its
 # anchor), full refresh, status, the API p95 (30-day timeseries, 16 clients),
 # full export, then one more day: load, incremental refresh, incremental
-# export; the peak RSS of every command (goal < 256 MiB) and the database
+# export; the anchors of issue 17 in the same run (bare CREATE TABLE AS of
+# the refresh's rows and windows, bench/anchors; psql reading the exported
+# tables); the peak RSS of every command (goal < 256 MiB) and the database
 # size. Not part of make test. The database takes ~0.83 GB per million
 # forecast rows: SCALE_ITEMS=750 (12.3M rows) is a 10 GB database and took
 # 16 minutes on a 2-core machine; the default 3,000 items (~49M rows) is
@@ -82,9 +84,26 @@ for f in "$DIR"/data/history/forecasts_*.csv; do
 done
 measure "load erp_history.csv" bin/novawh load --source erp_requisitions --log-file "" "$DIR/data/history/erp_history.csv"
 measure "load inventory.csv" bin/novawh load --source inventory --log-file "" "$DIR/data/history/inventory.csv"
-measure "refresh --full" bin/novawh refresh --full --log-file ""
+measure "refresh --full" bin/novawh refresh --full -v --log-format json --log-file ""
+# Seconds of the refresh steps that build the tables of each anchor.
+steps() { grep -h '"msg":"refresh step"' "$DIR/commands.log" |
+  awk -v want="$1" -F'"step":"' '{split($2, a, "\""); if (index(" " want " ", " " a[1] " ")) {match($0, /"duration_ms":[0-9]+/); s += substr($0, RSTART + 14, RLENGTH - 14)}} END {printf "%.1f", s / 1000}'; }
+STEPS_F=$(steps "gold.fact_forecast gold.agg_forecast_rolling")
+STEPS_D=$(steps "gold.fact_demand gold.fact_demand_supplier gold.agg_demand_rolling")
+say "#   forecast steps (fact_forecast + agg_forecast_rolling) ${STEPS_F} s, demand steps (fact_demand + fact_demand_supplier + agg_demand_rolling) ${STEPS_D} s"
+# The anchor of issue 17 at this scale: bare CREATE TABLE AS of the same
+# rows and windows with their indexes (the files make bench's
+# BenchmarkRefresh runs), after a checkpoint, like the refresh.
+"${PSQL[@]}" -c CHECKPOINT
+measure "anchor: forecast CTAS + index" "${PSQL[@]}" -f bench/anchors/refresh_forecast.sql
+measure "anchor: demand CTAS + indexes" "${PSQL[@]}" -f bench/anchors/refresh_demand.sql
+"${PSQL[@]}" -f bench/anchors/refresh_drop.sql
 measure status bin/novawh status --log-file ""
 measure "export --full (gold)" bin/novawh export --full --to "$DIR/out/exports" --log-file ""
+# The psql read of the same rows: every table the export wrote, as text COPY.
+READS=()
+for t in "$DIR"/out/exports/gold/*/; do READS+=(-c "\\copy (SELECT * FROM gold.$(basename "$t")) TO '/dev/null'"); done
+measure "psql read of the exported tables" "${PSQL[@]}" "${READS[@]}"
 
 measure "load one more day (forecasts)" bin/novawh load --source ml_forecasts --log-file "" "$DIR/data/day/forecasts_day.csv"
 measure "load one more day (ERP)" bin/novawh load --source erp_requisitions --log-file "" "$DIR/data/day/erp_day.csv"
@@ -106,7 +125,11 @@ grep -E 'p95|ratio|goal' "$DIR/commands.log" | tail -12 | tee -a "$REPORT"
 say ""
 say "# ratios"
 say "$(awk -v a="$SECS_load_largest_forecast_file" -v b="$SECS_psql_copy__largest_file_" 'BEGIN{printf "loader / psql \\copy (largest file): %.2f (goal <= 0.55 in make bench)", a/b}')"
+say "$(awk -v a="$SECS_refresh___full" -v f="$SECS_anchor__forecast_CTAS___index" -v d="$SECS_anchor__demand_CTAS___indexes" 'BEGIN{printf "full refresh / anchor CTAS: %.2f (goal <= 1.5)", a/(f+d)}')"
+say "$(awk -v a="$STEPS_F" -v f="$SECS_anchor__forecast_CTAS___index" 'BEGIN{printf "  forecast part (steps / forecast CTAS): %.2f", a/f}')"
+say "$(awk -v a="$STEPS_D" -v d="$SECS_anchor__demand_CTAS___indexes" 'BEGIN{printf "  demand part (steps / demand CTAS): %.2f", a/d}')"
 say "$(awk -v a="$SECS_refresh__incremental__one_day_" -v b="$SECS_refresh___full" 'BEGIN{printf "incremental / full refresh: %.2f%% (goal <= 1%%)", 100*a/b}')"
+say "$(awk -v a="$SECS_export___full__gold_" -v b="$SECS_psql_read_of_the_exported_tables" 'BEGIN{printf "full export / psql read of the same tables: %.2f (goal <= 1.0)", a/b}')"
 say "$(awk -v a="$SECS_export__incremental__one_day_" -v b="$SECS_export___full__gold_" 'BEGIN{printf "incremental / full export: %.2f%%", 100*a/b}')"
 say ""
 say "# database"

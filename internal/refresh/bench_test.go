@@ -54,69 +54,19 @@ func writeFile(b *testing.B, dir, name string, gen func(io.Writer) (int64, error
 
 // The anchor of issue 17: bare CREATE TABLE AS statements of the same rows
 // as the gold tables a full refresh builds, with the same windows, straight
-// from bronze, each with its primary-key index. anchorForecastSQL builds
-// the forecast rows (site rows and item-level rows) with their 7- and
-// 30-day calendar windows; anchorDemandSQL the demand rows (per depot and
-// item level, per unit), the supplier bridge and the rolling demand over
-// zero-filled calendar days (7 and 30 days, and the 30 days one year
-// earlier), keeping the days whose windows hold demand.
-const anchorForecastSQL = `
-CREATE TABLE public.bench_anchor AS
-SELECT date, item_id, site_id, source, forecast, actual,
-       avg(forecast) OVER w7 AS forecast_avg_7d, avg(actual) OVER w7 AS actual_avg_7d,
-       sum(forecast) OVER w7 AS forecast_total_7d, sum(actual) OVER w7 AS actual_total_7d,
-       avg(forecast) OVER w30 AS forecast_avg_30d, avg(actual) OVER w30 AS actual_avg_30d,
-       sum(forecast) OVER w30 AS forecast_total_30d, sum(actual) OVER w30 AS actual_total_30d
-FROM (SELECT date, item_id, site_id, source, forecast, actual FROM bronze.ml_forecasts
-      UNION ALL
-      SELECT date, item_id, 'ALL', source, sum(forecast), sum(actual) FROM bronze.ml_forecasts GROUP BY 1, 2, 4) f
-WINDOW w7 AS (PARTITION BY item_id, site_id, source ORDER BY date RANGE BETWEEN '6 days' PRECEDING AND CURRENT ROW),
-       w30 AS (PARTITION BY item_id, site_id, source ORDER BY date RANGE BETWEEN '29 days' PRECEDING AND CURRENT ROW);
-CREATE INDEX ON public.bench_anchor (item_id, site_id, date, source);`
-
-const anchorDemandSQL = `
-CREATE TABLE public.bench_anchor_demand AS
-SELECT solicited_date AS date, familia || '_' || material AS item_id,
-       CASE WHEN grouping(deposito) = 1 THEN 'ALL' ELSE coalesce(deposito, '') END AS site_id, coalesce(unit, '') AS unit,
-       sum(quantity) AS quantity, count(*) AS lines, count(DISTINCT request_id) AS requests,
-       count(DISTINCT supplier_name) AS suppliers,
-       avg(purchase_date - solicited_date) FILTER (WHERE purchase_date >= solicited_date) AS lead_time_days_avg,
-       max(purchase_date - solicited_date) FILTER (WHERE purchase_date >= solicited_date) AS lead_time_days_max
-FROM bronze.erp_requisitions
-WHERE solicited_date IS NOT NULL AND quantity IS NOT NULL
-GROUP BY GROUPING SETS ((solicited_date, familia, material, deposito, unit), (solicited_date, familia, material, unit));
-CREATE UNIQUE INDEX ON public.bench_anchor_demand (item_id, site_id, date, unit);
-CREATE TABLE public.bench_anchor_demand_supplier AS
-SELECT solicited_date AS date, familia || '_' || material AS item_id, coalesce(deposito, '') AS site_id,
-       coalesce(unit, '') AS unit, supplier_name AS supplier,
-       sum(quantity) AS quantity, count(*) AS lines, count(DISTINCT request_id) AS requests,
-       avg(purchase_date - solicited_date) FILTER (WHERE purchase_date >= solicited_date) AS lead_time_days_avg,
-       max(purchase_date - solicited_date) FILTER (WHERE purchase_date >= solicited_date) AS lead_time_days_max
-FROM bronze.erp_requisitions
-WHERE solicited_date IS NOT NULL AND quantity IS NOT NULL AND supplier_name IS NOT NULL
-GROUP BY solicited_date, familia, material, deposito, unit, supplier_name;
-CREATE UNIQUE INDEX ON public.bench_anchor_demand_supplier (item_id, site_id, date, unit, supplier);
-CREATE TABLE public.bench_anchor_demand_rolling AS
-SELECT date, item_id, site_id, unit, quantity, t7 AS quantity_total_7d, t7 / 7 AS quantity_avg_7d,
-       t30 AS quantity_total_30d, t30 / 30 AS quantity_avg_30d, ty AS quantity_total_30d_prev_year
-FROM (SELECT date, item_id, site_id, unit, grid, coalesce(sum(quantity) OVER wd, 0) AS quantity,
-             coalesce(sum(quantity) OVER w7, 0) AS t7, coalesce(sum(quantity) OVER w30, 0) AS t30,
-             count(quantity) OVER w30 AS n30, sum(quantity) OVER wy AS ty, count(quantity) OVER wy AS ny
-      FROM (SELECT item_id, site_id, unit, date, quantity, false AS grid FROM public.bench_anchor_demand
-            UNION ALL
-            SELECT s.item_id, s.site_id, s.unit, d::date, NULL, true
-            FROM (SELECT item_id, site_id, unit, min(date) AS first FROM public.bench_anchor_demand GROUP BY 1, 2, 3) s
-            CROSS JOIN LATERAL generate_series(s.first, (SELECT max(date) FROM public.bench_anchor_demand), interval '1 day') d) g
-      WINDOW wd AS (PARTITION BY item_id, site_id, unit ORDER BY date RANGE BETWEEN CURRENT ROW AND CURRENT ROW),
-             w7 AS (PARTITION BY item_id, site_id, unit ORDER BY date RANGE BETWEEN '6 days' PRECEDING AND CURRENT ROW),
-             w30 AS (PARTITION BY item_id, site_id, unit ORDER BY date RANGE BETWEEN '29 days' PRECEDING AND CURRENT ROW),
-             wy AS (PARTITION BY item_id, site_id, unit ORDER BY date
-                    RANGE BETWEEN '1 year 29 days' PRECEDING AND '1 year' PRECEDING)) r
-WHERE grid AND (n30 > 0 OR ny > 0);
-CREATE UNIQUE INDEX ON public.bench_anchor_demand_rolling (item_id, site_id, date, unit);`
-
-const dropAnchorSQL = `DROP TABLE IF EXISTS public.bench_anchor, public.bench_anchor_demand,
-	public.bench_anchor_demand_supplier, public.bench_anchor_demand_rolling`
+// from bronze, each with its primary-key index, in bench/anchors (make
+// bench-scale runs the same files): refresh_forecast.sql builds the
+// forecast rows (site rows and item-level rows) with their 7- and 30-day
+// calendar windows; refresh_demand.sql the demand rows, the supplier bridge
+// and the rolling demand.
+func anchorSQL(b *testing.B, name string) string {
+	b.Helper()
+	sql, err := os.ReadFile(filepath.Join("..", "..", "bench", "anchors", name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return string(sql)
+}
 
 // The steps of a full refresh that build the tables of each anchor.
 var (
@@ -145,6 +95,8 @@ func BenchmarkRefresh(b *testing.B) {
 	}
 	scale := benchdata.Scale{Items: benchEnv(b, "NOVAWH_BENCH_ITEMS", 250), Sites: 2, Days: 730, LinesPerItemDay: 0.2}.WithDefaults()
 	rounds := benchEnv(b, "NOVAWH_BENCH_ROUNDS", 2)
+	anchorForecastSQL, anchorDemandSQL, dropAnchorSQL := anchorSQL(b, "refresh_forecast.sql"), anchorSQL(b, "refresh_demand.sql"),
+		anchorSQL(b, "refresh_drop.sql")
 	ctx := context.Background()
 	db := pgtest.New(b)
 	dir := b.TempDir()
