@@ -35,13 +35,23 @@ const spillMemory = 32 << 20
 // row reallocates once).
 const spillRowRoom = 2 << 10
 
+// Spill buffers are between spillMinBuffer and spillMaxBuffer long.
+const (
+	spillMinBuffer = 8 << 10
+	spillMaxBuffer = 256 << 10
+)
+
 // spill holds the spill files of one table.
 type spill struct {
 	dir       string
-	bufCap    int
+	memory    int // the budget of all buffers together
+	bufCap    int // the flush size of a buffer: memory shared by the partitions, within [spillMinBuffer, spillMaxBuffer]
 	parts     map[string]*spillPart
 	openFiles int
 	maxOpen   int
+	// rebalanced is the number of partitions when the buffers were last
+	// shrunk to bufCap.
+	rebalanced int
 }
 
 type spillPart struct {
@@ -65,8 +75,7 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 	if err != nil {
 		return nil, err
 	}
-	memory := spillMemory / max(1, share)
-	sp := &spill{dir: dir, parts: map[string]*spillPart{}, bufCap: 256 << 10, maxOpen: openFileBudget() / max(1, share)}
+	sp := newSpill(dir, spillMemory/max(1, share), openFileBudget()/max(1, share))
 	defer sp.closeFiles()
 	cond, args := "", []any{}
 	if hi > 0 {
@@ -83,17 +92,11 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 	dc := w.ts.dateCol
 	byDay := map[int32]*spillPart{}
 	var nullPart *spillPart
-	part := func(key string) *spillPart {
-		p := sp.parts[key]
-		if p == nil {
-			// Keep all buffers together within spillMemory: a buffer is
-			// flushed once it reaches bufCap, and allocated with room for a
-			// row beyond it so that appends do not reallocate it.
-			sp.bufCap = max(8<<10, min(256<<10, memory/(len(sp.parts)+1)))
-			p = &spillPart{path: filepath.Join(dir, key), buf: make([]byte, 0, sp.bufCap+spillRowRoom)}
-			sp.parts[key] = p
+	part := func(key string) (*spillPart, error) {
+		if p := sp.parts[key]; p != nil {
+			return p, nil
 		}
-		return p
+		return sp.newPart(key)
 	}
 	var n int64
 	for rows.Next() {
@@ -105,34 +108,26 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 		var p *spillPart
 		if raw[dc] == nil {
 			if nullPart == nil {
-				nullPart = part(nullKey)
+				nullPart, err = part(nullKey)
 			}
 			p = nullPart
 		} else {
-			day, err := pgDate(raw[dc])
-			if err != nil {
+			day, derr := pgDate(raw[dc])
+			if derr != nil {
 				sp.remove()
-				return nil, fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, w.ts.cols[dc].name, err)
+				return nil, fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, w.ts.cols[dc].name, derr)
 			}
 			if p = byDay[day]; p == nil {
-				p = part(dayKey(day, w.p.grain))
+				p, err = part(dayKey(day, w.p.grain))
 				byDay[day] = p
 			}
 		}
-		p.rows++
-		p.buf = appendRaw(p.buf, raw)
-		if len(p.buf) >= sp.bufCap {
-			if err := sp.flush(p); err != nil {
-				sp.remove()
-				return nil, err
-			}
-			// The budget per buffer shrinks as partitions appear; a buffer
-			// allocated earlier, larger, is replaced at its flush, so that
-			// all buffers together stay within memory however many
-			// partitions the table has.
-			if cap(p.buf) > sp.bufCap+spillRowRoom {
-				p.buf = make([]byte, 0, sp.bufCap+spillRowRoom)
-			}
+		if err == nil {
+			err = sp.add(p, raw)
+		}
+		if err != nil {
+			sp.remove()
+			return nil, err
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -149,6 +144,70 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 	w.log.Debug("table read into spill files", "table", w.ts.table.Qualified(), "blocks_from", lo, "blocks_to", hi, "rows", n,
 		"partitions", len(sp.parts), "duration_ms", time.Since(start).Milliseconds())
 	return sp, nil
+}
+
+// newSpill returns the spill of a table read into dir, its buffers within
+// memory bytes (see buffered), with at most maxOpen files open at once.
+func newSpill(dir string, memory, maxOpen int) *spill {
+	return &spill{dir: dir, memory: memory, bufCap: spillMaxBuffer, parts: map[string]*spillPart{}, maxOpen: maxOpen}
+}
+
+// newPart adds the partition key. Each buffer is flushed once it reaches
+// bufCap and is allocated with room for a row beyond it, so that appends do
+// not reallocate it; bufCap is the memory shared by the partitions, so it
+// shrinks as partitions appear. Buffers allocated earlier keep their larger
+// size until they flush (a table stored in date order never comes back to
+// its first days), so each time the partitions have grown by a quarter
+// since the last time, every buffer larger than bufCap is flushed and
+// replaced: all buffers together then stay within buffered's bound however
+// many partitions the table has, for a few flushes per buffer.
+func (sp *spill) newPart(key string) (*spillPart, error) {
+	n := len(sp.parts) + 1
+	sp.bufCap = max(spillMinBuffer, min(spillMaxBuffer, sp.memory/n))
+	if n*4 >= sp.rebalanced*5 {
+		sp.rebalanced = n
+		for _, p := range sp.parts {
+			if cap(p.buf) > sp.bufCap+spillRowRoom {
+				if err := sp.flush(p); err != nil {
+					return nil, err
+				}
+				p.buf = make([]byte, 0, sp.bufCap+spillRowRoom)
+			}
+		}
+	}
+	p := &spillPart{path: filepath.Join(sp.dir, key), buf: make([]byte, 0, sp.bufCap+spillRowRoom)}
+	sp.parts[key] = p
+	return p, nil
+}
+
+// add appends one row to the partition's buffer, flushing it when full.
+func (sp *spill) add(p *spillPart, raw [][]byte) error {
+	p.rows++
+	p.buf = appendRaw(p.buf, raw)
+	if len(p.buf) < sp.bufCap {
+		return nil
+	}
+	if err := sp.flush(p); err != nil {
+		return err
+	}
+	if cap(p.buf) > sp.bufCap+spillRowRoom {
+		p.buf = make([]byte, 0, sp.bufCap+spillRowRoom)
+	}
+	return nil
+}
+
+// buffered is the memory the buffers hold (their capacity) and the bound
+// newPart keeps it within: the budget (or spillMinBuffer a partition when
+// there are more partitions than the budget has room for), a quarter more
+// for the partitions added since the last rebalance, and a row's room per
+// buffer; a row longer than spillRowRoom grows its buffer until the next
+// flush.
+func (sp *spill) buffered() (held, bound int) {
+	for _, p := range sp.parts {
+		held += cap(p.buf)
+	}
+	n := len(sp.parts)
+	return held, max(sp.memory, n*spillMinBuffer)*5/4 + n*spillRowRoom
 }
 
 // flush appends the buffer to the partition's spill file.

@@ -1,0 +1,85 @@
+package export
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestSpillBuffersStayWithinBudget routes rows the way a table stored in
+// date order does: each day's rows arrive together and the day never comes
+// back, so the buffers of the first days, allocated while the budget per
+// buffer was large, are never flushed again by their own rows. Whatever the
+// number of partitions, all buffers together must stay within the bound
+// (without the rebalancing in newPart, the first days' buffers keep their
+// size and a 4 MiB budget is overrun after 21 partitions), and every row
+// must come back from its spill file.
+func TestSpillBuffersStayWithinBudget(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		memory     int
+		partitions int
+		rowsPerDay int
+		valueBytes int
+	}{
+		{"few partitions", 4 << 20, 10, 3000, 40},
+		{"budget shared by many", 4 << 20, 500, 400, 40},
+		{"more partitions than the budget has room for", 4 << 20, 2000, 120, 40},
+		{"rows longer than the room", 1 << 20, 300, 20, 3 * spillRowRoom},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sp := newSpill(t.TempDir(), tc.memory, 16)
+			defer sp.closeFiles()
+			value := make([]byte, tc.valueBytes)
+			worst := 0.0
+			for d := range tc.partitions {
+				key := fmt.Sprintf("day=%04d", d)
+				p, err := sp.newPart(key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for r := range tc.rowsPerDay {
+					value[0] = byte(r)
+					if err := sp.add(p, [][]byte{value, nil, value[:8]}); err != nil {
+						t.Fatal(err)
+					}
+					if held, bound := sp.buffered(); held > bound {
+						t.Fatalf("after %d partitions: buffers hold %d bytes, bound %d (budget %d)", d+1, held, bound, tc.memory)
+					} else {
+						worst = max(worst, float64(held)/float64(bound))
+					}
+				}
+			}
+			for _, p := range sp.parts {
+				if err := sp.flush(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sp.closeFiles()
+			for d := range tc.partitions {
+				key := fmt.Sprintf("day=%04d", d)
+				r, err := sp.open(key, 3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for r.Next() {
+					v := r.RawValues()
+					if len(v[0]) != tc.valueBytes || v[0][0] != byte(n) || v[1] != nil || len(v[2]) != 8 {
+						t.Fatalf("%s row %d: got lengths %d, %d, %d", key, n, len(v[0]), len(v[1]), len(v[2]))
+					}
+					n++
+				}
+				if err := r.Err(); err != nil {
+					t.Fatal(err)
+				}
+				r.Close()
+				if n != tc.rowsPerDay {
+					t.Fatalf("%s: %d rows back, want %d", key, n, tc.rowsPerDay)
+				}
+			}
+			t.Logf("%d partitions: at most %.0f%% of the bound held", tc.partitions, 100*worst)
+		})
+	}
+}
