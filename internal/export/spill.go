@@ -156,8 +156,8 @@ func newSpill(dir string, memory, maxOpen int) *spill {
 // bufCap and is allocated with room for a row beyond it, so that appends do
 // not reallocate it; bufCap is the memory shared by the partitions, so it
 // shrinks as partitions appear. Buffers allocated earlier keep their larger
-// size until they flush (a table stored in date order never comes back to
-// its first days), so each time the partitions have grown by a quarter
+// size until they flush (rows that come day by day never come back to the
+// first days), so each time the partitions have grown by a quarter
 // since the last time, every buffer larger than bufCap is flushed and
 // replaced: all buffers together then stay within buffered's bound however
 // many partitions the table has, for a few flushes per buffer.

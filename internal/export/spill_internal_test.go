@@ -5,10 +5,11 @@ import (
 	"testing"
 )
 
-// TestSpillBuffersStayWithinBudget routes rows the way a table stored in
-// date order does: each day's rows arrive together and the day never comes
-// back, so the buffers of the first days, allocated while the budget per
-// buffer was large, are never flushed again by their own rows. Whatever the
+// TestSpillBuffersStayWithinBudget routes rows the hardest way for the
+// budget: each day's rows arrive together and the day never comes back (the
+// days an incremental refresh appended to a table that is not in date order
+// as a whole), so the buffers of the first days, allocated while the budget
+// per buffer was large, are never flushed again by their own rows. Whatever the
 // number of partitions, all buffers together must stay within the bound
 // (without the rebalancing in newPart, the first days' buffers keep their
 // size and a 4 MiB budget is overrun after 21 partitions), and every row
