@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -618,10 +619,13 @@ func TestReadersDuringFullRefresh(t *testing.T) {
 	}
 	reader := readerPool(t, db)
 	type seen struct {
-		query int
-		n     int64
-		err   error
+		query  int
+		n      int64
+		err    error
+		during bool // started after the refresh began and ended before it returned
+		after  bool // started after the refresh returned
 	}
+	var phase atomic.Int32 // 0 before the refresh, 1 while it runs, 2 after
 	var mu sync.Mutex
 	var obs []seen
 	stop := make(chan struct{})
@@ -638,21 +642,30 @@ func TestReadersDuringFullRefresh(t *testing.T) {
 				}
 				q := i % len(queries)
 				var n int64
+				p0 := phase.Load()
 				err := reader.QueryRow(ctx, queries[q]).Scan(&n)
+				p1 := phase.Load()
 				mu.Lock()
-				obs = append(obs, seen{q, n, err})
+				obs = append(obs, seen{q, n, err, p0 == 1 && p1 == 1, p0 == 2})
 				mu.Unlock()
 			}
 		}()
 	}
+	phase.Store(1)
 	res := run(t, db.Pool, true)
+	phase.Store(2)
 	after := counts()
 	// Let the readers see the new state a few times too.
 	for {
 		mu.Lock()
-		n := len(obs)
+		n := 0
+		for _, o := range obs {
+			if o.after {
+				n++
+			}
+		}
 		mu.Unlock()
-		if n > 200 {
+		if n >= 2*len(queries) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -665,13 +678,31 @@ func TestReadersDuringFullRefresh(t *testing.T) {
 	if before[0] == after[0] {
 		t.Fatalf("the full refresh did not change gold.fact_forecast (%d rows): the test proves nothing", before[0])
 	}
-	bad := 0
+	bad, during, sawAfter := 0, 0, 0
 	for _, o := range obs {
 		if o.err != nil || (o.n != before[o.query] && o.n != after[o.query]) {
 			if bad++; bad <= 5 {
 				t.Errorf("reader: %s = %d (%v), want %d (before) or %d (after)", queries[o.query], o.n, o.err, before[o.query], after[o.query])
 			}
 		}
+		if o.during {
+			during++
+		}
+		if o.after && o.err == nil {
+			if o.n != after[o.query] {
+				t.Errorf("reader after the refresh: %s = %d, want %d", queries[o.query], o.n, after[o.query])
+			}
+			sawAfter++
+		}
 	}
-	t.Logf("%d reads during and after the refresh; before %v, after %v; rebuilt %v", len(obs), before, after, res.Rebuilt)
+	// The readers must really have read while the refresh ran (else the
+	// test proves nothing about blocking) and, after it, the new tables.
+	if during == 0 {
+		t.Errorf("no read ran entirely during the full refresh (%d reads): the test proves nothing", len(obs))
+	}
+	if sawAfter == 0 {
+		t.Errorf("no read after the refresh saw the swapped-in tables")
+	}
+	t.Logf("%d reads (%d while the refresh ran, %d after it saw the new state); before %v, after %v; rebuilt %v",
+		len(obs), during, sawAfter, before, after, res.Rebuilt)
 }

@@ -113,7 +113,15 @@ func TestPagesInABrowser(t *testing.T) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.WindowSize(1280, 1000))
-	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
+	// A browser that hangs fails this test, with the pages' state, before
+	// go test's own timeout kills the whole binary.
+	bctxParent := ctx
+	if d, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		bctxParent, cancel = context.WithDeadline(ctx, d.Add(-time.Minute))
+		defer cancel()
+	}
+	actx, cancelA := chromedp.NewExecAllocator(bctxParent, opts...)
 	defer cancelA()
 	bctx, cancelB := chromedp.NewContext(actx)
 	defer cancelB()
