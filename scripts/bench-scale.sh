@@ -10,7 +10,7 @@
 # tables); the peak RSS of every command (goal < 256 MiB) and the database
 # size. Not part of make test. The database takes ~0.83 GB per million
 # forecast rows: SCALE_ITEMS=750 (12.3M rows) is a 10 GB database and took
-# 16 minutes on a 2-core machine; the default 3,000 items (~49M rows) is
+# 25 minutes (with the anchors) on a 2-core machine; the default 3,000 items (~49M rows) is
 # ~42 GB, about an hour of full refresh, and needs ~80 GB of free disk.
 #
 # Knobs: SCALE_ITEMS (3000), SCALE_SITES (5), SCALE_DAYS (1095),
