@@ -17,7 +17,6 @@ type chart struct {
 	Bands, Lines             []shape
 	Dots                     []dot
 	Bars                     []bar
-	HLines                   []hline
 	Labels                   []label // x-axis labels of categories (e.g. the inventory's sites)
 	Table                    table
 	start                    time.Time
@@ -38,10 +37,6 @@ type bar struct {
 type label struct {
 	X    float64
 	Text string
-}
-type hline struct {
-	Class string
-	Y     float64
 }
 type table struct {
 	Head []string
