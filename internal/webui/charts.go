@@ -3,6 +3,7 @@ package webui
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -101,9 +102,12 @@ func (c *chart) band(class string, lower, upper []xy) {
 	for i := range lower {
 		if lower[i].ok && upper[i].ok {
 			top = append(top, fmt.Sprintf("%.1f,%.1f", c.x(upper[i].d), c.y(upper[i].v)))
-			bottom = append([]string{fmt.Sprintf("%.1f,%.1f", c.x(lower[i].d), c.y(lower[i].v))}, bottom...)
+			bottom = append(bottom, fmt.Sprintf("%.1f,%.1f", c.x(lower[i].d), c.y(lower[i].v)))
 		}
 	}
+	// The polygon goes along the top left to right and back along the
+	// bottom right to left.
+	slices.Reverse(bottom)
 	if len(top) > 0 {
 		c.Bands = append(c.Bands, shape{Class: class, Points: strings.Join(append(top, bottom...), " ")})
 	}
