@@ -108,7 +108,12 @@ measure "psql read of the exported tables" "${PSQL[@]}" "${READS[@]}"
 measure "load one more day (forecasts)" bin/novawh load --source ml_forecasts --log-file "" "$DIR/data/day/forecasts_day.csv"
 measure "load one more day (ERP)" bin/novawh load --source erp_requisitions --log-file "" "$DIR/data/day/erp_day.csv"
 measure "load one more day (inventory)" bin/novawh load --source inventory --log-file "" "$DIR/data/day/inventory_day.csv"
-measure "refresh (incremental, one day)" bin/novawh refresh --log-file ""
+MARK=$(wc -l <"$DIR/commands.log")
+measure "refresh (incremental, one day)" bin/novawh refresh -v --log-format json --log-file ""
+# Its steps, slowest first (where the fixed cost of a daily refresh goes).
+say "#   slowest steps: $(tail -n +"$((MARK + 1))" "$DIR/commands.log" | grep -h '"msg":"refresh step"' |
+  sed -E 's/.*"step":"([^"]+)".*"duration_ms":([0-9]+).*/\2 \1/' | sort -rn | head -6 |
+  awk '{printf "%s%s %.2f s", sep, $2, $1 / 1000; sep = ", "}')"
 measure "export (incremental, one day)" bin/novawh export --to "$DIR/out/exports" --log-file ""
 measure "status (after the day)" bin/novawh status --log-file ""
 
