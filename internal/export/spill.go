@@ -89,15 +89,12 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 		return nil, err
 	}
 	defer rows.Close()
-	dc := w.ts.dateCol
-	byDay := map[int32]*spillPart{}
-	var nullPart *spillPart
-	part := func(key string) (*spillPart, error) {
+	route := newDayRouter(w, func(key string) (*spillPart, error) {
 		if p := sp.parts[key]; p != nil {
 			return p, nil
 		}
 		return sp.newPart(key)
-	}
+	})
 	var n int64
 	for rows.Next() {
 		n++
@@ -105,23 +102,7 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 			read.Add(65536)
 		}
 		raw := rows.RawValues()
-		var p *spillPart
-		if raw[dc] == nil {
-			if nullPart == nil {
-				nullPart, err = part(nullKey)
-			}
-			p = nullPart
-		} else {
-			day, derr := pgDate(raw[dc])
-			if derr != nil {
-				sp.remove()
-				return nil, fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, w.ts.cols[dc].name, derr)
-			}
-			if p = byDay[day]; p == nil {
-				p, err = part(dayKey(day, w.p.grain))
-				byDay[day] = p
-			}
-		}
+		p, err := route.of(raw, n)
 		if err == nil {
 			err = sp.add(p, raw)
 		}
@@ -147,7 +128,7 @@ func (w *partitionWriter) spillTable(ctx context.Context, q pgx.Tx, tempDir stri
 }
 
 // newSpill returns the spill of a table read into dir, its buffers within
-// memory bytes (see buffered), with at most maxOpen files open at once.
+// memory bytes (see newPart), with at most maxOpen files open at once.
 func newSpill(dir string, memory, maxOpen int) *spill {
 	return &spill{dir: dir, memory: memory, bufCap: spillMaxBuffer, parts: map[string]*spillPart{}, maxOpen: maxOpen}
 }
@@ -159,8 +140,11 @@ func newSpill(dir string, memory, maxOpen int) *spill {
 // size until they flush (rows that come day by day never come back to the
 // first days), so each time the partitions have grown by a quarter
 // since the last time, every buffer larger than bufCap is flushed and
-// replaced: all buffers together then stay within buffered's bound however
-// many partitions the table has, for a few flushes per buffer.
+// replaced. All buffers together then stay within a quarter more than
+// memory (or than spillMinBuffer a partition, when there are more partitions
+// than memory has room for) plus spillRowRoom a buffer, however many
+// partitions the table has, for a few flushes per buffer; a row longer than
+// spillRowRoom grows its buffer until the next flush.
 func (sp *spill) newPart(key string) (*spillPart, error) {
 	n := len(sp.parts) + 1
 	sp.bufCap = max(spillMinBuffer, min(spillMaxBuffer, sp.memory/n))
@@ -194,20 +178,6 @@ func (sp *spill) add(p *spillPart, raw [][]byte) error {
 		p.buf = make([]byte, 0, sp.bufCap+spillRowRoom)
 	}
 	return nil
-}
-
-// buffered is the memory the buffers hold (their capacity) and the bound
-// newPart keeps it within: the budget (or spillMinBuffer a partition when
-// there are more partitions than the budget has room for), a quarter more
-// for the partitions added since the last rebalance, and a row's room per
-// buffer; a row longer than spillRowRoom grows its buffer until the next
-// flush.
-func (sp *spill) buffered() (held, bound int) {
-	for _, p := range sp.parts {
-		held += cap(p.buf)
-	}
-	n := len(sp.parts)
-	return held, max(sp.memory, n*spillMinBuffer)*5/4 + n*spillRowRoom
 }
 
 // flush appends the buffer to the partition's spill file.
@@ -516,17 +486,14 @@ func (w *partitionWriter) direct(ctx context.Context, q pgx.Tx, tx tableTx, read
 		p.n = 0
 		return true
 	}
-	dc := w.ts.dateCol
-	byDay := map[int32]*part{}
-	var nullPart *part
-	get := func(key string) *part {
+	route := newDayRouter(w, func(key string) (*part, error) {
 		p := parts[key]
 		if p == nil {
 			p = &part{sk: w.sink(tx, key), worker: len(parts) % workers, buf: make([]byte, 0, 256<<10)}
 			parts[key] = p
 		}
-		return p
-	}
+		return p, nil
+	})
 	var n int64
 	var readErr error
 	for rows.Next() {
@@ -535,22 +502,10 @@ func (w *partitionWriter) direct(ctx context.Context, q pgx.Tx, tx tableTx, read
 			read.Add(65536)
 		}
 		raw := rows.RawValues()
-		var p *part
-		if raw[dc] == nil {
-			if nullPart == nil {
-				nullPart = get(nullKey)
-			}
-			p = nullPart
-		} else {
-			day, err := pgDate(raw[dc])
-			if err != nil {
-				readErr = fmt.Errorf("%s: row %d: column %s: %w", w.ts.table.Qualified(), n, w.ts.cols[dc].name, err)
-				break
-			}
-			if p = byDay[day]; p == nil {
-				p = get(dayKey(day, w.p.grain))
-				byDay[day] = p
-			}
+		p, err := route.of(raw, n)
+		if err != nil {
+			readErr = err
+			break
 		}
 		p.buf = appendRaw(p.buf, raw)
 		p.n++
@@ -593,6 +548,51 @@ func (w *partitionWriter) direct(ctx context.Context, q pgx.Tx, tx tableTx, read
 	w.log.Debug("table read and written in one pass", "table", w.ts.table.Qualified(), "rows", n, "partitions", len(keys),
 		"duration_ms", time.Since(start).Milliseconds())
 	return keys, out, nil
+}
+
+// dayRouter finds the partition of each row of a full read from its date
+// column (NULL: the null partition), calling newPart the first time it
+// meets a day (newPart returns the partition of a key it already has: at a
+// month grain many days share one).
+type dayRouter[P any] struct {
+	w       *partitionWriter
+	byDay   map[int32]P
+	null    P
+	hasNull bool
+	newPart func(key string) (P, error)
+}
+
+func newDayRouter[P any](w *partitionWriter, newPart func(key string) (P, error)) *dayRouter[P] {
+	return &dayRouter[P]{w: w, byDay: map[int32]P{}, newPart: newPart}
+}
+
+// of returns the partition of raw, the n-th row read.
+func (r *dayRouter[P]) of(raw [][]byte, n int64) (P, error) {
+	dc := r.w.ts.dateCol
+	if raw[dc] == nil {
+		if !r.hasNull {
+			p, err := r.newPart(nullKey)
+			if err != nil {
+				return p, err
+			}
+			r.null, r.hasNull = p, true
+		}
+		return r.null, nil
+	}
+	day, err := pgDate(raw[dc])
+	if err != nil {
+		var none P
+		return none, fmt.Errorf("%s: row %d: column %s: %w", r.w.ts.table.Qualified(), n, r.w.ts.cols[dc].name, err)
+	}
+	if p, ok := r.byDay[day]; ok {
+		return p, nil
+	}
+	p, err := r.newPart(dayKey(day, r.w.p.grain))
+	if err != nil {
+		return p, err
+	}
+	r.byDay[day] = p
+	return p, nil
 }
 
 // appendRaw appends one row of binary values in the spill format: per
