@@ -84,12 +84,17 @@ for f in "$DIR"/data/history/forecasts_*.csv; do
 done
 measure "load erp_history.csv" bin/novawh load --source erp_requisitions --log-file "" "$DIR/data/history/erp_history.csv"
 measure "load inventory.csv" bin/novawh load --source inventory --log-file "" "$DIR/data/history/inventory.csv"
+# step_ms FROM: "milliseconds step" for every refresh step logged (-v
+# --log-format json) in commands.log from line FROM on.
+step_ms() { tail -n +"$1" "$DIR/commands.log" | grep -h '"msg":"refresh step"' |
+  sed -E 's/.*"step":"([^"]+)".*"duration_ms":([0-9]+).*/\2 \1/'; }
+# steps FROM "STEP ...": the seconds of the named steps.
+steps() { step_ms "$1" | awk -v want=" $2 " 'index(want, " " $2 " ") {s += $1} END {printf "%.1f", s / 1000}'; }
+MARK=$(wc -l <"$DIR/commands.log")
 measure "refresh --full" bin/novawh refresh --full -v --log-format json --log-file ""
 # Seconds of the refresh steps that build the tables of each anchor.
-steps() { grep -h '"msg":"refresh step"' "$DIR/commands.log" |
-  awk -v want="$1" -F'"step":"' '{split($2, a, "\""); if (index(" " want " ", " " a[1] " ")) {match($0, /"duration_ms":[0-9]+/); s += substr($0, RSTART + 14, RLENGTH - 14)}} END {printf "%.1f", s / 1000}'; }
-STEPS_F=$(steps "gold.fact_forecast gold.agg_forecast_rolling")
-STEPS_D=$(steps "gold.fact_demand gold.fact_demand_supplier gold.agg_demand_rolling")
+STEPS_F=$(steps $((MARK + 1)) "gold.fact_forecast gold.agg_forecast_rolling")
+STEPS_D=$(steps $((MARK + 1)) "gold.fact_demand gold.fact_demand_supplier gold.agg_demand_rolling")
 say "#   forecast steps (fact_forecast + agg_forecast_rolling) ${STEPS_F} s, demand steps (fact_demand + fact_demand_supplier + agg_demand_rolling) ${STEPS_D} s"
 # The anchor of issue 17 at this scale: bare CREATE TABLE AS of the same
 # rows and windows with their indexes (the files make bench's
@@ -111,9 +116,7 @@ measure "load one more day (inventory)" bin/novawh load --source inventory --log
 MARK=$(wc -l <"$DIR/commands.log")
 measure "refresh (incremental, one day)" bin/novawh refresh -v --log-format json --log-file ""
 # Its steps, slowest first (where the fixed cost of a daily refresh goes).
-say "#   slowest steps: $(tail -n +"$((MARK + 1))" "$DIR/commands.log" | grep -h '"msg":"refresh step"' |
-  sed -E 's/.*"step":"([^"]+)".*"duration_ms":([0-9]+).*/\2 \1/' | sort -rn | head -6 |
-  awk '{printf "%s%s %.2f s", sep, $2, $1 / 1000; sep = ", "}')"
+say "#   slowest steps: $(step_ms $((MARK + 1)) | sort -rn | head -6 | awk '{printf "%s%s %.2f s", sep, $2, $1 / 1000; sep = ", "}')"
 measure "export (incremental, one day)" bin/novawh export --to "$DIR/out/exports" --log-file ""
 measure "status (after the day)" bin/novawh status --log-file ""
 
