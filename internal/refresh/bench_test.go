@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -148,9 +149,10 @@ func BenchmarkRefresh(b *testing.B) {
 	}
 	b.StopTimer()
 	anchorRows := map[string]int64{}
-	for _, t := range []string{"bench_anchor", "bench_anchor_demand", "bench_anchor_demand_supplier", "bench_anchor_demand_rolling"} {
+	// The anchor's tables are the ones refresh_drop.sql drops.
+	for _, t := range regexp.MustCompile(`public\.\w+`).FindAllString(dropAnchorSQL, -1) {
 		var n int64
-		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM public.`+t).Scan(&n); err != nil {
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
 			b.Fatal(err)
 		}
 		anchorRows[t] = n
