@@ -467,7 +467,7 @@ func TestReaderRoleCannotWrite(t *testing.T) {
 		 VALUES ('2025-06-01', 'X', 'ALL', 'ensemble', 1, 'v', now(), 'd')`,
 		`UPDATE gold.dim_item SET name = 'x'`,
 		`DELETE FROM gold.fact_inventory`,
-		`TRUNCATE gold.agg_forecast_rolling`,
+		`TRUNCATE gold.agg_demand_rolling`,
 		`SELECT count(*) FROM meta.loads`,
 	} {
 		_, err := e.reader.Exec(ctx, stmt)

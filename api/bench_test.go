@@ -598,16 +598,18 @@ func BenchmarkWebPages(b *testing.B) {
 		what, sql string
 		args      []any
 	}{
-		{"rolling forecasts", `INSERT INTO gold.agg_forecast_rolling (date, item_id, site_id, source, forecast, actual,
-			forecast_avg_7d, actual_avg_7d, forecast_total_7d, actual_total_7d, mape_7d,
-			forecast_avg_30d, actual_avg_30d, forecast_total_30d, actual_total_30d, mape_30d)
-		  SELECT date, item_id, site_id, source, forecast, actual,
-		         avg(forecast) OVER w7, avg(actual) OVER w7, sum(forecast) OVER w7, sum(actual) OVER w7, avg(mape) OVER w7,
-		         avg(forecast) OVER w30, avg(actual) OVER w30, sum(forecast) OVER w30, sum(actual) OVER w30, avg(mape) OVER w30
-		  FROM gold.fact_forecast
-		  WHERE site_id = 'ALL' AND item_id LIKE 'FAM%'
-		  WINDOW w7 AS (PARTITION BY item_id, site_id, source ORDER BY date ROWS 6 PRECEDING),
-		         w30 AS (PARTITION BY item_id, site_id, source ORDER BY date ROWS 29 PRECEDING)`, nil},
+		{"rolling forecasts", `UPDATE gold.fact_forecast f
+		  SET forecast_avg_7d = w.fa7, actual_avg_7d = w.aa7, forecast_total_7d = w.ft7, actual_total_7d = w.at7, mape_7d = w.m7,
+		      forecast_avg_30d = w.fa30, actual_avg_30d = w.aa30, forecast_total_30d = w.ft30, actual_total_30d = w.at30, mape_30d = w.m30
+		  FROM (SELECT date, item_id, site_id, source,
+		               avg(forecast) OVER w7 AS fa7, avg(actual) OVER w7 AS aa7, sum(forecast) OVER w7 AS ft7, sum(actual) OVER w7 AS at7,
+		               avg(mape) OVER w7 AS m7, avg(forecast) OVER w30 AS fa30, avg(actual) OVER w30 AS aa30, sum(forecast) OVER w30 AS ft30,
+		               sum(actual) OVER w30 AS at30, avg(mape) OVER w30 AS m30
+		        FROM gold.fact_forecast
+		        WHERE site_id = 'ALL' AND item_id LIKE 'FAM%'
+		        WINDOW w7 AS (PARTITION BY item_id, site_id, source ORDER BY date ROWS 6 PRECEDING),
+		               w30 AS (PARTITION BY item_id, site_id, source ORDER BY date ROWS 29 PRECEDING)) w
+		  WHERE f.item_id = w.item_id AND f.site_id = w.site_id AND f.date = w.date AND f.source = w.source`, nil},
 		{"weekly inventory", `INSERT INTO gold.fact_inventory (date, item_id, site_id, current_stock, safety_stock, reorder_point, days_to_rupture, stock_status)
 		  SELECT $1::date - 7 * w, d.item_id, s.site_id, 20 + (d.i * 7 + w) % 60, 15, 25, (d.i + w) % 90,
 		         CASE WHEN (d.i * 7 + w) % 60 < 5 THEN 'critical' ELSE 'ok' END

@@ -21,9 +21,11 @@ const heavySQL = `
 INSERT INTO gold.dim_item (item_id, name, category, familia, in_item_master)
 SELECT format('HEAVY_MATERIAL %s', lpad(i::text, 2, '0')), format('MATERIAL %s', i), 'HEAVY', 'HEAVY', true
 FROM generate_series(1, 50) i;
-INSERT INTO gold.agg_forecast_rolling
+INSERT INTO gold.fact_forecast (date, item_id, site_id, source, forecast, actual, model_version, generated_at, dataset_id,
+    forecast_avg_7d, actual_avg_7d, forecast_total_7d, actual_total_7d, mape_7d,
+    forecast_avg_30d, actual_avg_30d, forecast_total_30d, actual_total_30d, mape_30d)
 SELECT d::date, format('HEAVY_MATERIAL %s', lpad(i::text, 2, '0')), 'ALL', 'ensemble',
-       i + g % 7, g % 5, 1.5, 2.5, 10.5, 17.5, 0.125, 1.25, 2.25, 37.5, 67.5, 0.25
+       i + g % 7, g % 5, 'v1', '2024-01-01', 'heavy', 1.5, 2.5, 10.5, 17.5, 0.125, 1.25, 2.25, 37.5, 67.5, 0.25
 FROM generate_series(1, 50) i
 CROSS JOIN generate_series(0, 399) g
 CROSS JOIN LATERAL (SELECT date '2024-01-01' + g) x(d);

@@ -183,7 +183,7 @@ type GoldAggDemandRolling struct {
 	QuantityTotal30dPrevYear *float64 `json:"quantity_total_30d_prev_year"`
 }
 
-// Rolling 7- and 30-day figures per (date, item_id, site_id, source) over calendar windows ending on date (days without a row are not counted).
+// Rolling 7- and 30-day figures per (date, item_id, site_id, source) over calendar windows ending on date (days without a row are not counted): the rolling columns of gold.fact_forecast.
 type GoldAggForecastRolling struct {
 	// Last day of the windows.
 	Date pgtype.Date `json:"date"`
@@ -421,6 +421,26 @@ type GoldFactForecast struct {
 	LoadID *int64 `json:"load_id"`
 	// When the refresh wrote the row.
 	CreatedAt pgtype.Timestamptz `json:"created_at"`
+	// Mean forecast over date - 6 .. date.
+	ForecastAvg7d *float64 `json:"forecast_avg_7d"`
+	// Mean of the non-NULL actuals over date - 6 .. date.
+	ActualAvg7d *float64 `json:"actual_avg_7d"`
+	// Sum of forecasts over date - 6 .. date.
+	ForecastTotal7d *float64 `json:"forecast_total_7d"`
+	// Sum of actuals over date - 6 .. date (NULL when none is known).
+	ActualTotal7d *float64 `json:"actual_total_7d"`
+	// Mean of the daily mape (fraction) over date - 6 .. date, days with actual > 0 only.
+	Mape7d *float64 `json:"mape_7d"`
+	// Mean forecast over date - 29 .. date.
+	ForecastAvg30d *float64 `json:"forecast_avg_30d"`
+	// Mean of the non-NULL actuals over date - 29 .. date.
+	ActualAvg30d *float64 `json:"actual_avg_30d"`
+	// Sum of forecasts over date - 29 .. date.
+	ForecastTotal30d *float64 `json:"forecast_total_30d"`
+	// Sum of actuals over date - 29 .. date (NULL when none is known).
+	ActualTotal30d *float64 `json:"actual_total_30d"`
+	// Mean of the daily mape (fraction) over date - 29 .. date, days with actual > 0 only.
+	Mape30d *float64 `json:"mape_30d"`
 }
 
 // Inventory levels per (date, item_id, site_id) from the ML prescriptions (files without a date use the day they were generated).

@@ -172,7 +172,7 @@ func (o *Options) normalize(reg *registry.Registry) (*selection, error) {
 		switch t.Layer {
 		case "bronze", "silver", "gold":
 			all[t.Layer] = append(all[t.Layer], t)
-			if t.Layer != "gold" || t.Kind == "" || t.Kind == "table" {
+			if t.Layer != "gold" || t.Kind == "" || t.Kind == "table" || t.Export {
 				defaults[t.Layer] = append(defaults[t.Layer], t)
 			}
 		}

@@ -115,28 +115,36 @@ func TestIncremental(t *testing.T) {
 	execSQL(t, db, `DELETE FROM gold.fact_forecast WHERE date = $1`, d(5))
 	execSQL(t, db, `INSERT INTO gold.fact_forecast (date, item_id, site_id, source, forecast, model_version, generated_at, dataset_id)
 		VALUES ($1, 'NEW', 'S1', 'arima', 42.5, 'prophet-1.3', now(), 'nova-ds-8')`, d(11))
-	execSQL(t, db, `INSERT INTO meta.gold_changes (table_name, date_from, date_to) VALUES
-		('gold.fact_forecast', $1, $1), ('gold.fact_forecast', $2, $2), ('gold.fact_forecast', $3, $3),
-		('gold.fact_forecast', '2030-01-01', '2030-01-03')`, d(3), d(5), d(11))
+	// The view gold.agg_forecast_rolling shows rows of gold.fact_forecast:
+	// the refresh logs its windows too.
+	execSQL(t, db, `INSERT INTO meta.gold_changes (table_name, date_from, date_to)
+		SELECT t, d, d FROM unnest(ARRAY['gold.fact_forecast', 'gold.agg_forecast_rolling']) t,
+		       unnest(ARRAY[$1::date, $2::date, $3::date, '2030-01-01'::date]) d`, d(3), d(5), d(11))
 	res = mustRun(t, db.Pool, day)
-	ff := tableResult(t, res, "gold.fact_forecast")
-	if ff.Mode != "incremental" || !slices.Equal(ff.PartitionsWritten, []string{d(3), d(11)}) ||
-		!slices.Equal(ff.PartitionsRemoved, []string{d(5)}) || ff.FilesKept != 8 || ff.FilesWritten != 2 || ff.FilesRemoved != 2 {
-		t.Fatalf("fact_forecast: %+v", ff)
+	rolling := map[string]bool{"gold.fact_forecast": true, "gold.agg_forecast_rolling": true}
+	for tbl := range rolling {
+		ff := tableResult(t, res, tbl)
+		if ff.Mode != "incremental" || !slices.Equal(ff.PartitionsWritten, []string{d(3), d(11)}) ||
+			!slices.Equal(ff.PartitionsRemoved, []string{d(5)}) || ff.FilesKept != 8 || ff.FilesWritten != 2 || ff.FilesRemoved != 2 {
+			t.Fatalf("%s: %+v", tbl, ff)
+		}
 	}
 	for _, tr := range res.Tables {
-		if tr.Table != "gold.fact_forecast" && tr.Mode != "unchanged" {
+		if !rolling[tr.Table] && tr.Mode != "unchanged" {
 			t.Fatalf("%s: %s, want unchanged", tr.Table, tr.Mode)
 		}
 	}
 	after := snapshotFiles(t, root)
-	changed := map[string]bool{
-		"gold/fact_forecast/date=" + d(3) + "/part-00000.parquet":  true,
-		"gold/fact_forecast/date=" + d(5) + "/part-00000.parquet":  true, // removed
-		"gold/fact_forecast/date=" + d(11) + "/part-00000.parquet": true, // added
-		"gold/fact_forecast/" + ManifestName:                       true,
-		"gold/fact_forecast/" + SuccessName:                        true,
-		"gold/" + ManifestName:                                     true,
+	changed := map[string]bool{"gold/" + ManifestName: true}
+	for _, tbl := range []string{"fact_forecast", "agg_forecast_rolling"} {
+		for _, f := range []string{
+			"date=" + d(3) + "/part-00000.parquet",
+			"date=" + d(5) + "/part-00000.parquet",  // removed
+			"date=" + d(11) + "/part-00000.parquet", // added
+			ManifestName, SuccessName,
+		} {
+			changed["gold/"+tbl+"/"+f] = true
+		}
 	}
 	sameFiles(t, before, after, changed)
 	if _, ok := after["gold/fact_forecast/date="+d(5)+"/part-00000.parquet"]; ok {
@@ -146,6 +154,7 @@ func TestIncremental(t *testing.T) {
 		t.Fatalf("folder of the removed partition: %v", err)
 	}
 	verifyExport(t, db.Pool, root, "day")
+	ff := tableResult(t, res, "gold.fact_forecast")
 	var last int64
 	if err := db.Pool.QueryRow(ctx, `SELECT last_change_id FROM meta.export_tables WHERE table_name = 'gold.fact_forecast'`).Scan(&last); err != nil {
 		t.Fatal(err)

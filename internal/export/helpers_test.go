@@ -52,29 +52,27 @@ SELECT d, extract(year FROM d), extract(quarter FROM d), extract(month FROM d), 
 FROM generate_series(@day0::date, @day0::date + @days - 1, interval '1 day') g(d);
 
 INSERT INTO gold.fact_forecast (date, item_id, site_id, source, forecast, actual, lower, upper,
-                                model_version, generated_at, dataset_id, mape, load_id, created_at)
-SELECT d, 'FAMÍLIA_' || i, 'S' || s, src,
-       ((i * 7 + s * 3 + extract(doy FROM d)::int) % 97) / 3.0,
-       CASE WHEN (i + s) % 5 = 0 THEN NULL ELSE ((i * 11 + extract(doy FROM d)::int) % 89) / 7.0 END,
-       ((i * 7 + s * 3) % 97) / 4.0, ((i * 7 + s * 3) % 97) / 2.0,
-       'prophet-1.2', timestamptz '2025-06-01 12:00:00+00', 'nova-ds-7',
-       CASE WHEN i % 7 = 0 THEN NULL ELSE 0.125 * (i % 9) END,
-       CASE WHEN s % 4 = 0 THEN NULL ELSE 40 + s END,
-       timestamptz '2025-06-02 00:00:00.000001+00'
-FROM generate_series(@day0::date, @day0::date + @days - 1, interval '1 day') g(d),
-     generate_series(1, @items) i, generate_series(1, @sites) s, unnest(ARRAY['arima', 'xgboost']) src;
+                                model_version, generated_at, dataset_id, mape, load_id, created_at,
+                                forecast_avg_7d, actual_avg_7d, forecast_total_7d, actual_total_7d, mape_7d,
+                                forecast_avg_30d, actual_avg_30d, forecast_total_30d, actual_total_30d, mape_30d)
+SELECT x.*, forecast, actual, forecast::float8 * 7, actual::float8 * 7, mape, forecast, actual, forecast::float8 * 30,
+       actual::float8 * 30, mape
+FROM (SELECT d, 'FAMÍLIA_' || i, 'S' || s, src,
+             ((i * 7 + s * 3 + extract(doy FROM d)::int) % 97) / 3.0,
+             CASE WHEN (i + s) % 5 = 0 THEN NULL ELSE ((i * 11 + extract(doy FROM d)::int) % 89) / 7.0 END,
+             ((i * 7 + s * 3) % 97) / 4.0, ((i * 7 + s * 3) % 97) / 2.0,
+             'prophet-1.2', timestamptz '2025-06-01 12:00:00+00', 'nova-ds-7',
+             CASE WHEN i % 7 = 0 THEN NULL ELSE 0.125 * (i % 9) END,
+             CASE WHEN s % 4 = 0 THEN NULL ELSE 40 + s END,
+             timestamptz '2025-06-02 00:00:00.000001+00'
+      FROM generate_series(@day0::date, @day0::date + @days - 1, interval '1 day') g(d),
+           generate_series(1, @items) i, generate_series(1, @sites) s, unnest(ARRAY['arima', 'xgboost']) src) x(date, item_id, site_id, source, forecast, actual, lower, upper, model_version, generated_at, dataset_id, mape, load_id, created_at);
 
 INSERT INTO gold.fact_inventory (date, item_id, site_id, current_stock, safety_stock, reorder_point, days_to_rupture, stock_status)
 SELECT d, 'FAMÍLIA_' || i, 'S' || s, (i * s) % 50, 5, 10, CASE WHEN i % 3 = 0 THEN NULL ELSE (i + s) % 30 END,
        CASE WHEN (i * s) % 50 < 10 THEN 'reorder' ELSE 'ok' END
 FROM generate_series(@day0::date, @day0::date + @days - 1, interval '1 day') g(d),
      generate_series(1, @items) i, generate_series(1, @sites) s;
-
-INSERT INTO gold.agg_forecast_rolling (date, item_id, site_id, source, forecast, actual, forecast_avg_7d, actual_avg_7d,
-       forecast_total_7d, actual_total_7d, mape_7d, forecast_avg_30d, actual_avg_30d, forecast_total_30d, actual_total_30d, mape_30d)
-SELECT date, item_id, site_id, source, forecast, actual, forecast, actual, forecast * 7, actual * 7, mape,
-       forecast, actual, forecast * 30, actual * 30, mape
-FROM gold.fact_forecast;
 `
 
 const seedExternalSQL = `

@@ -325,7 +325,7 @@ func listDays(ctx context.Context, tx pgx.Tx, ts *tableSchema) ([]string, error)
 	var indexed bool
 	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_index i
 		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-		WHERE i.indrelid = to_regclass($1) AND a.attname = $2)`, q, ts.cols[ts.dateCol].name).Scan(&indexed)
+		WHERE i.indrelid = `+storedRelation+` AND a.attname = $2)`, q, ts.cols[ts.dateCol].name).Scan(&indexed)
 	if err != nil {
 		return nil, fmt.Errorf("list partitions: %w", err)
 	}
@@ -370,6 +370,16 @@ func listDays(ctx context.Context, tx pgx.Tx, ts *tableSchema) ([]string, error)
 	return sortedKeys(set), nil
 }
 
+// storedRelation is the SQL expression of the relation whose rows the
+// relation named $1 stores: itself, or for a view over one table (such as
+// gold.agg_forecast_rolling, columns of gold.fact_forecast) that table, so
+// that its row estimate and its date index serve the view (a view of one
+// table keeps the table's rows and column names).
+const storedRelation = `coalesce((SELECT min(d.refobjid) FROM pg_rewrite rw
+		JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+		 AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> rw.ev_class
+		WHERE rw.ev_class = to_regclass($1) HAVING count(DISTINCT d.refobjid) = 1), to_regclass($1))`
+
 // estimateRows is the table's row count: the planner's estimate
 // (pg_class.reltuples, kept by ANALYZE and VACUUM, which every refresh
 // runs) from estimateFrom rows on, where counting would cost a noticeable
@@ -377,7 +387,7 @@ func listDays(ctx context.Context, tx pgx.Tx, ts *tableSchema) ([]string, error)
 // analysed. estimated says which.
 func estimateRows(ctx context.Context, tx pgx.Tx, ts *tableSchema) (n int64, estimated bool, err error) {
 	var est float64
-	err = tx.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)`, ts.table.Qualified()).Scan(&est)
+	err = tx.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = `+storedRelation, ts.table.Qualified()).Scan(&est)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, fmt.Errorf("row estimate: %w", err)
 	}

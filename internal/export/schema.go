@@ -60,7 +60,8 @@ type changeDetect int
 const (
 	// detectChanges: the date windows of meta.gold_changes (gold tables).
 	detectChanges changeDetect = iota
-	// detectAlways: exported in full every time (gold views).
+	// detectAlways: exported in full every time (gold views, but those
+	// exported by default, which the refresh logs).
 	detectAlways
 	// detectLoads: the set of loads whose rows each partition holds
 	// (bronze rows never change once loaded).
@@ -194,7 +195,9 @@ func buildSchema(t *registry.Table, layer string) (*tableSchema, error) {
 		ts.source, ts.dateCol = partByDate, ts.statsCol
 	}
 	switch {
-	case layer == "gold" && t.Kind != "" && t.Kind != "table":
+	case layer == "gold" && t.Kind != "" && t.Kind != "table" && !t.Export:
+		// A view exported by default (registry "export") is one the
+		// refresh logs in meta.gold_changes (gold.agg_forecast_rolling).
 		ts.detect = detectAlways
 	case layer == "gold":
 		ts.detect = detectChanges

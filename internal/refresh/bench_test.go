@@ -159,7 +159,7 @@ func BenchmarkRefresh(b *testing.B) {
 	}
 	exec1(b, db.Pool, dropAnchorSQL)
 	b.Logf("full refresh rows: %v (anchor rows %v)", full.Rows, anchorRows)
-	exec1(b, db.Pool, `VACUUM ANALYZE gold.fact_forecast, gold.agg_forecast_rolling, gold.fact_demand, gold.agg_demand_rolling`)
+	exec1(b, db.Pool, `VACUUM ANALYZE gold.fact_forecast, gold.fact_demand, gold.agg_demand_rolling`)
 
 	// One new day of forecasts and ERP lines lands as new files.
 	testload.Files(b, db.Pool, "ml_forecasts", writeFile(b, dir, "forecasts_next.csv",

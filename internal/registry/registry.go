@@ -54,7 +54,10 @@ type Table struct {
 	PrimaryKey  []string `json:"primary_key,omitempty"`
 	NaturalKey  []string `json:"natural_key,omitempty"`
 	MLResult    bool     `json:"ml_result,omitempty"`
-	Columns     []Column `json:"columns"`
+	// Export: a view that novawh export writes by default, like the
+	// tables of its layer (gold.agg_forecast_rolling).
+	Export  bool     `json:"export,omitempty"`
+	Columns []Column `json:"columns"`
 }
 
 // Column describes one column.
@@ -164,6 +167,9 @@ func (r *Registry) Validate() error {
 		case "", "table", "view", "materialized_view":
 		default:
 			errs = append(errs, fmt.Errorf("%s: kind %q must be table, view or materialized_view", q, t.Kind))
+		}
+		if t.Export && t.Kind != "view" && t.Kind != "materialized_view" {
+			errs = append(errs, fmt.Errorf("%s: export applies to views only (tables are exported anyway)", q))
 		}
 		if len(t.Columns) == 0 {
 			errs = append(errs, fmt.Errorf("%s: no columns", q))

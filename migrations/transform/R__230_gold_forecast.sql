@@ -10,6 +10,12 @@
 -- for a site without a depot, NULL. The file's own actual wins when given.
 -- Item-level sums are exact (numeric), so they do not depend on the order
 -- in which a plan meets the site rows.
+--
+-- Rolling figures (the columns gold.agg_forecast_rolling shows): a full
+-- build (p_lo NULL) computes them in the same statement, over the rows it
+-- writes, so each row is written once. A rewrite of some dates leaves them
+-- NULL: gold.write_agg_forecast_rolling then computes them for those dates
+-- and the 29 days after (they read the rewritten days).
 CREATE OR REPLACE FUNCTION gold.write_fact_forecast(p_suffix text, p_lo date, p_hi date) RETURNS bigint
 LANGUAGE plpgsql
 -- Bulk joins only: hash joins whatever the estimates of the silver views
@@ -18,11 +24,51 @@ SET enable_nestloop = off AS $$
 DECLARE
     n bigint;
     cov daterange := silver.demand_coverage();
+    lb integer := gold.lookback_days();
+    tail text;
 BEGIN
+    IF p_lo IS NULL THEN
+        -- Windows are calendar windows (RANGE over the date): gaps in a
+        -- series are not counted as days. Sums are float8 added in date
+        -- order (a float8 sum has no inverse transition, so PostgreSQL
+        -- sums each frame from its first day), as every other way of
+        -- computing them here does (gold.write_agg_forecast_rolling), so
+        -- that a window recomputed later equals the full build bit for bit.
+        -- Every average is sum / count. Rows go in in the windows' order,
+        -- which keeps each series' days together.
+        tail := format($t$
+        SELECT date, item_id, site_id, source, forecast, actual, lower, upper, model_version, generated_at, dataset_id,
+               mape, load_id,
+               (sf7 / nf7)::float8, (sa7 / na7)::float8, sf7, sa7, (sm7 / nm7)::float8,
+               (sf30 / nf30)::float8, (sa30 / na30)::float8, sf30, sa30, (sm30 / nm30)::float8
+        FROM (SELECT *,
+                     sum(forecast) OVER w7 AS sf7, count(forecast) OVER w7 AS nf7,
+                     sum(actual) OVER w7 AS sa7, count(actual) OVER w7 AS na7,
+                     sum(mape) OVER w7 AS sm7, count(mape) OVER w7 AS nm7,
+                     sum(forecast) OVER w30 AS sf30, count(forecast) OVER w30 AS nf30,
+                     sum(actual) OVER w30 AS sa30, count(actual) OVER w30 AS na30,
+                     sum(mape) OVER w30 AS sm30, count(mape) OVER w30 AS nm30
+              FROM rows
+              WINDOW w7 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
+                            RANGE BETWEEN interval '6 days' PRECEDING AND CURRENT ROW),
+                     w30 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
+                             RANGE BETWEEN interval '%s days' PRECEDING AND CURRENT ROW)) w
+        $t$, lb);
+    ELSE
+        tail := $t$
+        SELECT date, item_id, site_id, source, forecast, actual, lower, upper, model_version, generated_at, dataset_id,
+               mape, load_id, NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8,
+               NULL::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8
+        FROM rows
+        ORDER BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C", date
+        $t$;
+    END IF;
     EXECUTE format($q$
     INSERT INTO gold.%I
         (date, item_id, site_id, source, forecast, actual, lower, upper, model_version, generated_at,
-         dataset_id, mape, load_id)
+         dataset_id, mape, load_id,
+         forecast_avg_7d, actual_avg_7d, forecast_total_7d, actual_total_7d, mape_7d,
+         forecast_avg_30d, actual_avg_30d, forecast_total_30d, actual_total_30d, mape_30d)
     WITH f AS MATERIALIZED (
         SELECT date, item_id, site_id, source, forecast, lower, upper, actual, model_version, generated_at,
                dataset_id, load_id
@@ -68,127 +114,123 @@ BEGIN
                g.model_version, g.generated_at, g.dataset_id, g.load_id
         FROM grouped g
         LEFT JOIN dem di ON di.date = g.date AND di.item_id = g.item_id AND di.site_id = 'ALL'
+    ), rows AS (
+        SELECT date, item_id, site_id, source, forecast, actual, lower, upper, model_version, generated_at, dataset_id,
+               CASE WHEN actual > 0 AND forecast IS NOT NULL THEN abs(forecast - actual) / actual END AS mape, load_id
+        FROM (SELECT * FROM site_rows UNION ALL SELECT * FROM all_rows) r
     )
-    SELECT date, item_id, site_id, source, forecast, actual, lower, upper, model_version, generated_at, dataset_id,
-           CASE WHEN actual > 0 AND forecast IS NOT NULL THEN abs(forecast - actual) / actual END, load_id
-    FROM (SELECT * FROM site_rows UNION ALL SELECT * FROM all_rows) r
-    ORDER BY item_id COLLATE "C", site_id COLLATE "C", date, source COLLATE "C"
-    $q$, 'fact_forecast' || p_suffix, 'fact_demand' || p_suffix)
+    %s
+    $q$, 'fact_forecast' || p_suffix, 'fact_demand' || p_suffix, tail)
     USING coalesce(p_lo, '-infinity'::date), coalesce(p_hi, 'infinity'::date), coalesce(cov, 'empty'::daterange);
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION gold.write_fact_forecast(text, date, date) IS 'Inserts gold.fact_forecast rows of the dates p_lo..p_hi (NULLs: all) from silver.stg_forecasts, actuals from gold.fact_demand || p_suffix, into gold.fact_forecast || p_suffix.';
+COMMENT ON FUNCTION gold.write_fact_forecast(text, date, date) IS 'Inserts gold.fact_forecast rows of the dates p_lo..p_hi (NULLs: all, with their rolling figures; else those are left NULL for gold.write_agg_forecast_rolling) from silver.stg_forecasts, actuals from gold.fact_demand || p_suffix, into gold.fact_forecast || p_suffix.';
 
--- Rolling aggregates for the dates p_lo..p_hi (NULLs: all), reading the 29
--- days before p_lo from gold.fact_forecast || p_suffix. Windows are calendar
--- windows (RANGE over the date), so gaps in a series are not counted as
--- days. Sums are double precision added in date order: a float8 sum has no
--- inverse transition, so PostgreSQL sums each frame from its first day, and
--- the daily path below sums ORDER BY date: every way of computing a window
--- adds the same values in the same order, so a window recomputed from
--- p_lo - 29 equals the full build bit for bit (numeric moving sums were
--- exact too, at twice the cost). Every average is sum / count. A bounded
--- window reads each series (item_id, site_id) through the primary key,
--- date-bounded, instead of the date index: fact rows are stored in key
+-- Rolling figures of the rows of the dates p_lo..p_hi (NULLs: all) of
+-- gold.fact_forecast || p_suffix, recomputed from its rows (reading from
+-- p_lo - 29) and written where they differ (gold.agg_forecast_rolling is
+-- the view of them). Same sums as the full build of
+-- gold.write_fact_forecast: float8 added in date order, average = sum /
+-- count, so a window recomputed from p_lo - 29 equals the full build bit
+-- for bit (numeric moving sums were exact too, at twice the cost). A
+-- bounded window reads each series (item_id, site_id) through the primary
+-- key, date-bounded, instead of the date index: fact rows are stored in key
 -- order, so one series' days share heap pages while one date's rows do not.
+-- Returns the rows updated.
 CREATE OR REPLACE FUNCTION gold.write_agg_forecast_rolling(p_suffix text, p_lo date, p_hi date) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     n bigint;
     lb integer := gold.lookback_days();
-    src text := 'fact_forecast' || p_suffix;
-    dst text := 'agg_forecast_rolling' || p_suffix;
+    tbl text := 'fact_forecast' || p_suffix;
     small boolean;
+    src text;
+    series constant text := $s$
+        (SELECT DISTINCT item_id, site_id FROM silver.series_map
+         WHERE item_id IS NOT NULL AND site_id IS NOT NULL AND site_id <> ''
+         UNION
+         SELECT DISTINCT item_id, 'ALL' FROM silver.series_map WHERE item_id IS NOT NULL) k $s$;
 BEGIN
     IF p_lo IS NULL THEN
-        EXECUTE format($q$
-        INSERT INTO gold.%I
-        SELECT date, item_id, site_id, source, forecast, actual,
-               (sf7 / nf7)::float8, (sa7 / na7)::float8, sf7::float8, sa7::float8, (sm7 / nm7)::float8,
-               (sf30 / nf30)::float8, (sa30 / na30)::float8, sf30::float8, sa30::float8, (sm30 / nm30)::float8
-        FROM (
-            SELECT date, item_id, site_id, source, forecast, actual,
-                   sum(fn) OVER w7 AS sf7, count(fn) OVER w7 AS nf7, sum(an) OVER w7 AS sa7, count(an) OVER w7 AS na7,
-                   sum(mn) OVER w7 AS sm7, count(mn) OVER w7 AS nm7,
-                   sum(fn) OVER w30 AS sf30, count(fn) OVER w30 AS nf30, sum(an) OVER w30 AS sa30, count(an) OVER w30 AS na30,
-                   sum(mn) OVER w30 AS sm30, count(mn) OVER w30 AS nm30
-            FROM (SELECT date, item_id, site_id, source, forecast, actual,
-                         forecast AS fn, actual AS an, mape AS mn
-                  FROM gold.%I) f
-            WINDOW w7 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
-                          RANGE BETWEEN interval '6 days' PRECEDING AND CURRENT ROW),
-                   w30 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
-                           RANGE BETWEEN make_interval(days => $1) PRECEDING AND CURRENT ROW)
-        ) r
-        $q$, dst, src) USING lb;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        RETURN n;
-    END IF;
-    -- The daily case (rows on a few dates, e.g. the new day at the end of
-    -- the history): aggregate the 30 days before each target row, so that
-    -- only the target rows pay for the sums. Each sum adds its days in date
-    -- order, as the windowed builds do, so the figures equal theirs.
-    EXECUTE format($q$ SELECT least($1, (SELECT max(date) FROM gold.%I)) - $2 < 3 $q$, src) INTO small USING p_hi, p_lo;
-    IF small THEN
-        EXECUTE format($q$
-        INSERT INTO gold.%I
-        SELECT t.date, t.item_id, t.site_id, t.source, t.forecast, t.actual,
-               (a.sf7 / a.nf7)::float8, (a.sa7 / a.na7)::float8, a.sf7::float8, a.sa7::float8, (a.sm7 / a.nm7)::float8,
-               (a.sf30 / a.nf30)::float8, (a.sa30 / a.na30)::float8, a.sf30::float8, a.sa30::float8, (a.sm30 / a.nm30)::float8
-        FROM (SELECT DISTINCT item_id, site_id FROM silver.series_map
-              WHERE item_id IS NOT NULL AND site_id IS NOT NULL AND site_id <> ''
-              UNION
-              SELECT DISTINCT item_id, 'ALL' FROM silver.series_map WHERE item_id IS NOT NULL) k
-        CROSS JOIN LATERAL (
-            SELECT x.date, x.item_id, x.site_id, x.source, x.forecast, x.actual FROM gold.%2$I x
-            WHERE x.item_id = k.item_id AND x.site_id = k.site_id AND x.date BETWEEN $1 AND $2
-            OFFSET 0) t
-        CROSS JOIN LATERAL (
-            SELECT sum(fn ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sf7, count(fn) FILTER (WHERE w.date >= t.date - 6) AS nf7,
-                   sum(an ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sa7, count(an) FILTER (WHERE w.date >= t.date - 6) AS na7,
-                   sum(mn ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sm7, count(mn) FILTER (WHERE w.date >= t.date - 6) AS nm7,
-                   sum(fn ORDER BY w.date) AS sf30, count(fn) AS nf30, sum(an ORDER BY w.date) AS sa30, count(an) AS na30,
-                   sum(mn ORDER BY w.date) AS sm30, count(mn) AS nm30
-            FROM (SELECT y.date, y.forecast AS fn, y.actual AS an, y.mape AS mn
-                  FROM gold.%2$I y
-                  WHERE y.item_id = t.item_id AND y.site_id = t.site_id AND y.source = t.source
-                    AND y.date BETWEEN t.date - $3 AND t.date) w) a
-        $q$, dst, src) USING p_lo, p_hi, lb;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        RETURN n;
+        src := format($q$
+        SELECT date, item_id, site_id, source,
+               sum(forecast) OVER w7 AS sf7, count(forecast) OVER w7 AS nf7, sum(actual) OVER w7 AS sa7, count(actual) OVER w7 AS na7,
+               sum(mape) OVER w7 AS sm7, count(mape) OVER w7 AS nm7,
+               sum(forecast) OVER w30 AS sf30, count(forecast) OVER w30 AS nf30, sum(actual) OVER w30 AS sa30, count(actual) OVER w30 AS na30,
+               sum(mape) OVER w30 AS sm30, count(mape) OVER w30 AS nm30
+        FROM gold.%I
+        WINDOW w7 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
+                      RANGE BETWEEN interval '6 days' PRECEDING AND CURRENT ROW),
+               w30 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
+                       RANGE BETWEEN make_interval(days => $3) PRECEDING AND CURRENT ROW)
+        $q$, tbl);
+    ELSE
+        EXECUTE format($q$ SELECT least($1, (SELECT max(date) FROM gold.%I)) - $2 < 3 $q$, tbl) INTO small USING p_hi, p_lo;
+        IF small THEN
+            -- The daily case (rows on a few dates, e.g. the new day at the
+            -- end of the history): aggregate the 30 days before each target
+            -- row, so that only the target rows pay for the sums. Each sum
+            -- adds its days in date order, as the windows do.
+            src := format($q$
+            SELECT t.date, t.item_id, t.site_id, t.source, a.*
+            FROM %1$s
+            CROSS JOIN LATERAL (
+                SELECT x.date, x.item_id, x.site_id, x.source FROM gold.%2$I x
+                WHERE x.item_id = k.item_id AND x.site_id = k.site_id AND x.date BETWEEN $1 AND $2
+                OFFSET 0) t
+            CROSS JOIN LATERAL (
+                SELECT sum(fn ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sf7, count(fn) FILTER (WHERE w.date >= t.date - 6) AS nf7,
+                       sum(an ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sa7, count(an) FILTER (WHERE w.date >= t.date - 6) AS na7,
+                       sum(mn ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sm7, count(mn) FILTER (WHERE w.date >= t.date - 6) AS nm7,
+                       sum(fn ORDER BY w.date) AS sf30, count(fn) AS nf30, sum(an ORDER BY w.date) AS sa30, count(an) AS na30,
+                       sum(mn ORDER BY w.date) AS sm30, count(mn) AS nm30
+                FROM (SELECT y.date, y.forecast AS fn, y.actual AS an, y.mape AS mn
+                      FROM gold.%2$I y
+                      WHERE y.item_id = t.item_id AND y.site_id = t.site_id AND y.source = t.source
+                        AND y.date BETWEEN t.date - $3 AND t.date) w) a
+            $q$, series, tbl);
+        ELSE
+            src := format($q$
+            SELECT * FROM (
+                SELECT date, item_id, site_id, source,
+                       sum(fn) OVER w7 AS sf7, count(fn) OVER w7 AS nf7, sum(an) OVER w7 AS sa7, count(an) OVER w7 AS na7,
+                       sum(mn) OVER w7 AS sm7, count(mn) OVER w7 AS nm7,
+                       sum(fn) OVER w30 AS sf30, count(fn) OVER w30 AS nf30, sum(an) OVER w30 AS sa30, count(an) OVER w30 AS na30,
+                       sum(mn) OVER w30 AS sm30, count(mn) OVER w30 AS nm30
+                FROM (SELECT k.item_id, k.site_id, f.date, f.source, f.forecast AS fn, f.actual AS an, f.mape AS mn
+                      FROM %1$s
+                      CROSS JOIN LATERAL (
+                          SELECT x.date, x.source, x.forecast, x.actual, x.mape FROM gold.%2$I x
+                          WHERE x.item_id = k.item_id AND x.site_id = k.site_id AND x.date BETWEEN $1 - $3 AND $2
+                          OFFSET 0) f) f
+                WINDOW w7 AS (PARTITION BY item_id, site_id, source ORDER BY date
+                              RANGE BETWEEN interval '6 days' PRECEDING AND CURRENT ROW),
+                       w30 AS (PARTITION BY item_id, site_id, source ORDER BY date
+                               RANGE BETWEEN make_interval(days => $3) PRECEDING AND CURRENT ROW)
+            ) r
+            WHERE r.date BETWEEN $1 AND $2
+            $q$, series, tbl);
+        END IF;
     END IF;
     EXECUTE format($q$
-    INSERT INTO gold.%I
-    SELECT date, item_id, site_id, source, forecast, actual,
-           (sf7 / nf7)::float8, (sa7 / na7)::float8, sf7::float8, sa7::float8, (sm7 / nm7)::float8,
-           (sf30 / nf30)::float8, (sa30 / na30)::float8, sf30::float8, sa30::float8, (sm30 / nm30)::float8
-    FROM (
-        SELECT date, item_id, site_id, source, forecast, actual,
-               sum(fn) OVER w7 AS sf7, count(fn) OVER w7 AS nf7, sum(an) OVER w7 AS sa7, count(an) OVER w7 AS na7,
-               sum(mn) OVER w7 AS sm7, count(mn) OVER w7 AS nm7,
-               sum(fn) OVER w30 AS sf30, count(fn) OVER w30 AS nf30, sum(an) OVER w30 AS sa30, count(an) OVER w30 AS na30,
-               sum(mn) OVER w30 AS sm30, count(mn) OVER w30 AS nm30
-        FROM (SELECT k.item_id, k.site_id, f.date, f.source, f.forecast, f.actual,
-                     f.forecast AS fn, f.actual AS an, f.mape AS mn
-              FROM (SELECT DISTINCT item_id, site_id FROM silver.series_map
-                    WHERE item_id IS NOT NULL AND site_id IS NOT NULL AND site_id <> ''
-                    UNION
-                    SELECT DISTINCT item_id, 'ALL' FROM silver.series_map WHERE item_id IS NOT NULL) k
-              CROSS JOIN LATERAL (
-                  SELECT x.date, x.source, x.forecast, x.actual, x.mape FROM gold.%2$I x
-                  WHERE x.item_id = k.item_id AND x.site_id = k.site_id AND x.date BETWEEN $1 - $3 AND $2
-                  OFFSET 0) f) f
-        WINDOW w7 AS (PARTITION BY item_id, site_id, source ORDER BY date
-                      RANGE BETWEEN interval '6 days' PRECEDING AND CURRENT ROW),
-               w30 AS (PARTITION BY item_id, site_id, source ORDER BY date
-                       RANGE BETWEEN make_interval(days => $3) PRECEDING AND CURRENT ROW)
-    ) r
-    WHERE r.date BETWEEN $1 AND $2
-    $q$, dst, src) USING p_lo, p_hi, lb;
+    UPDATE gold.%I t
+    SET forecast_avg_7d = c.fa7, actual_avg_7d = c.aa7, forecast_total_7d = c.sf7, actual_total_7d = c.sa7, mape_7d = c.m7,
+        forecast_avg_30d = c.fa30, actual_avg_30d = c.aa30, forecast_total_30d = c.sf30, actual_total_30d = c.sa30, mape_30d = c.m30
+    FROM (SELECT date, item_id, site_id, source,
+                 (sf7 / nf7)::float8 AS fa7, (sa7 / na7)::float8 AS aa7, sf7::float8 AS sf7, sa7::float8 AS sa7,
+                 (sm7 / nm7)::float8 AS m7,
+                 (sf30 / nf30)::float8 AS fa30, (sa30 / na30)::float8 AS aa30, sf30::float8 AS sf30, sa30::float8 AS sa30,
+                 (sm30 / nm30)::float8 AS m30
+          FROM (%s) s) c
+    WHERE t.item_id = c.item_id AND t.site_id = c.site_id AND t.date = c.date AND t.source = c.source
+      AND (t.forecast_avg_7d, t.actual_avg_7d, t.forecast_total_7d, t.actual_total_7d, t.mape_7d,
+           t.forecast_avg_30d, t.actual_avg_30d, t.forecast_total_30d, t.actual_total_30d, t.mape_30d)
+          IS DISTINCT FROM (c.fa7, c.aa7, c.sf7, c.sa7, c.m7, c.fa30, c.aa30, c.sf30, c.sa30, c.m30)
+    $q$, tbl, src) USING p_lo, p_hi, lb;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION gold.write_agg_forecast_rolling(text, date, date) IS 'Inserts gold.agg_forecast_rolling rows of the dates p_lo..p_hi (NULLs: all) computed from gold.fact_forecast || p_suffix (reading from p_lo - 29) into gold.agg_forecast_rolling || p_suffix.';
+COMMENT ON FUNCTION gold.write_agg_forecast_rolling(text, date, date) IS 'Recomputes the rolling figures (the gold.agg_forecast_rolling view) of the gold.fact_forecast || p_suffix rows of the dates p_lo..p_hi (NULLs: all) from its rows (reading from p_lo - 29) and updates the rows whose figures differ; returns their number.';

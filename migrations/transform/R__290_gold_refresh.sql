@@ -6,9 +6,11 @@
 -- added, removed or changed) and, after a re-export, the dates of the
 -- superseded lines (their load_id changes); the forecast fact for its own new dates, the demand
 -- dates and the days whose membership of the ERP coverage changed (actual 0
--- inside, NULL outside); each rolling table for its fact's dates and the 29
--- days after (agg_demand_rolling also the same days one year later, for its
--- year-earlier totals). A changed key resolution or site, or a full refresh,
+-- inside, NULL outside); the rolling figures for their fact's dates and the
+-- 29 days after (agg_demand_rolling also the same days one year later, for
+-- its year-earlier totals; the forecast's are columns of fact_forecast, shown
+-- by the view agg_forecast_rolling, updated in place unless fact_forecast is
+-- rebuilt, whose full build computes them). A changed key resolution or site, or a full refresh,
 -- rewrites every date: those tables are rebuilt and swapped in
 -- (R__280_gold_rebuild.sql). Dimensions are upserted in place.
 --
@@ -123,6 +125,29 @@ BEGIN
             CONTINUE;
         END IF;
         t0 := meta.progress_start('gold.' || tbl);
+        IF tbl = 'agg_forecast_rolling' THEN
+            -- A view of the rolling columns of gold.fact_forecast: a full
+            -- build of the fact wrote them; else recompute them for the
+            -- fact's dates and the 29 days after, rows of gold.fact_forecast
+            -- that change too (for incremental exports).
+            IF upper_inf(w) THEN
+                n := (written->>'gold.fact_forecast')::bigint;
+                windows := windows || jsonb_build_object('gold.' || tbl, '[{"all": true}]'::jsonb);
+            ELSE
+                n := 0;
+                FOR r IN SELECT unnest(w) LOOP
+                    EXECUTE 'SELECT gold.write_agg_forecast_rolling($1, $2, $3)' INTO k USING '', lower(r), upper(r) - 1;
+                    n := n + k;
+                    FOREACH suffix IN ARRAY ARRAY['gold.agg_forecast_rolling', 'gold.fact_forecast'] LOOP
+                        windows := jsonb_set(windows, ARRAY[suffix],
+                                             coalesce(windows->suffix, '[]') || jsonb_build_array(meta.span_json(r)));
+                    END LOOP;
+                END LOOP;
+            END IF;
+            written := written || jsonb_build_object('gold.' || tbl, n);
+            PERFORM meta.progress('gold.' || tbl, n, t0);
+            CONTINUE;
+        END IF;
         IF upper_inf(w) THEN
             -- Every date: build a new table, swapped in below.
             PERFORM gold.stage(tbl);
@@ -191,7 +216,9 @@ BEGIN
     -- Rows of every gold table after this refresh (for novawh status):
     -- the previous count adjusted by what this refresh deleted and wrote.
     FOREACH tbl IN ARRAY facts || ARRAY['fact_external_daily', 'dim_item', 'dim_site', 'dim_time', 'dim_supplier'] LOOP
-        IF tbl = ANY (staged) THEN
+        IF tbl = 'agg_forecast_rolling' THEN
+            n := (totals->>'gold.fact_forecast')::bigint;
+        ELSIF tbl = ANY (staged) THEN
             n := (written->>('gold.' || tbl))::bigint;
         ELSIF tbl = ANY (facts) AND prev ? ('gold.' || tbl) THEN
             n := (prev->>('gold.' || tbl))::bigint - coalesce((deleted->>('gold.' || tbl))::bigint, 0)

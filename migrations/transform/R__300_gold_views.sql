@@ -5,12 +5,11 @@ DROP VIEW IF EXISTS gold.v_forecast_accuracy, gold.v_forecast_by_site, gold.v_in
 
 CREATE VIEW gold.v_forecast_accuracy AS
 SELECT f.date, f.item_id, i.name AS item_name, i.category, i.familia, f.source,
-       f.forecast, f.actual, f.mape, a.mape_7d, a.mape_30d,
-       a.forecast_total_30d, a.actual_total_30d,
+       f.forecast, f.actual, f.mape, f.mape_7d, f.mape_30d,
+       f.forecast_total_30d, f.actual_total_30d,
        t.day_of_week, t.is_weekend, t.is_holiday, t.holiday_name,
        f.model_version, f.dataset_id, f.generated_at
 FROM gold.fact_forecast f
-LEFT JOIN gold.agg_forecast_rolling a USING (item_id, site_id, date, source)
 LEFT JOIN gold.dim_item i USING (item_id)
 LEFT JOIN gold.dim_time t USING (date)
 WHERE f.site_id = 'ALL';
