@@ -127,3 +127,60 @@ func TestRegistryCheckDetectsDrift(t *testing.T) {
 		})
 	}
 }
+
+// Migration 000400 moves the rolling figures of gold.agg_forecast_rolling
+// into columns of gold.fact_forecast (the view shows them) and back down:
+// figures written before either step survive it.
+func TestRollingColumnsCarryOver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewEmpty(t)
+	m, err := migrate.New(ctx, db.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Down(1); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, err := m.Version(); err != nil || v != 350 {
+		t.Fatalf("version %d (%v), want 350: the test is about migration 400", v, err)
+	}
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`INSERT INTO gold.fact_forecast (date, item_id, site_id, source, forecast, actual, model_version, generated_at, dataset_id, mape)
+		VALUES ('2025-01-02', 'I', 'ALL', 'arima', 4, 5, 'v', now(), 'd', 0.2), ('2025-01-03', 'I', 'ALL', 'arima', 6, NULL, 'v', now(), 'd', NULL)`)
+	exec(`INSERT INTO gold.agg_forecast_rolling VALUES
+		('2025-01-02', 'I', 'ALL', 'arima', 4, 5, 4, 5, 4, 5, 0.2, 4, 5, 4, 5, 0.2),
+		('2025-01-03', 'I', 'ALL', 'arima', 6, NULL, 5, 5, 10, 5, 0.2, 5, 5, 10, 5, 0.2)`)
+	const rolling = `SELECT string_agg(concat_ws(',', date, forecast, actual, forecast_avg_7d, actual_avg_7d, forecast_total_7d,
+		actual_total_7d, mape_7d, forecast_avg_30d, actual_avg_30d, forecast_total_30d, actual_total_30d, mape_30d), ';' ORDER BY date)
+		FROM gold.agg_forecast_rolling`
+	want := "2025-01-02,4,5,4,5,4,5,0.2,4,5,4,5,0.2;2025-01-03,6,5,5,10,5,0.2,5,5,10,5,0.2"
+	for _, step := range []struct {
+		name string
+		run  func() error
+		kind string
+	}{{"up", m.Up, "v"}, {"down", func() error { return m.Down(1) }, "r"}} {
+		if err := step.run(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		var got, kind string
+		if err := db.Pool.QueryRow(ctx, rolling).Scan(&got); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if err := db.Pool.QueryRow(ctx, `SELECT relkind::text FROM pg_class WHERE oid = 'gold.agg_forecast_rolling'::regclass`).Scan(&kind); err != nil {
+			t.Fatal(err)
+		}
+		if got != want || kind != step.kind {
+			t.Errorf("after %s: gold.agg_forecast_rolling (relkind %s, want %s) holds\n%s\nwant\n%s", step.name, kind, step.kind, got, want)
+		}
+	}
+}

@@ -2,6 +2,15 @@
 -- demand writers (gold.write_*(p_suffix, p_lo, p_hi), see
 -- R__220_gold_demand.sql).
 
+-- Whether gold.write_fact_forecast computes the rolling figures of the
+-- rows it writes for the dates p_lo..p_hi (NULLs: all): for every date and
+-- for spans of a few days or more (a first load, a backfill); not for the
+-- daily case (a new day), where gold.write_agg_forecast_rolling sums each
+-- new row's own windows through the primary key, cheaper than reading the
+-- 29 days before the span by date.
+CREATE OR REPLACE FUNCTION gold.forecast_rolling_inline(p_lo date, p_hi date) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$ SELECT p_lo IS NULL OR p_hi IS NULL OR p_hi - p_lo >= 3 $$;
+
 -- Forecast fact: site rows as the ML files give them, actual = the demand
 -- of the site in gold.fact_demand (the site's depot; the blank-depot site
 -- its lines without DEPÓSITO), summed over units; plus one item-level row
@@ -11,11 +20,13 @@
 -- Item-level sums are exact (numeric), so they do not depend on the order
 -- in which a plan meets the site rows.
 --
--- Rolling figures (the columns gold.agg_forecast_rolling shows): a full
--- build (p_lo NULL) computes them in the same statement, over the rows it
--- writes, so each row is written once. A rewrite of some dates leaves them
--- NULL: gold.write_agg_forecast_rolling then computes them for those dates
--- and the 29 days after (they read the rewritten days).
+-- Rolling figures (the columns gold.agg_forecast_rolling shows): computed
+-- in the same statement, over the rows it writes (and, for a span of
+-- dates, the rows of the 29 days before it already in the table), so each
+-- row is written once, unless gold.forecast_rolling_inline says the span is
+-- the daily case: then they are left NULL. gold.write_agg_forecast_rolling
+-- then computes them for the days after the span whose windows read it
+-- (and for the span itself in the daily case).
 CREATE OR REPLACE FUNCTION gold.write_fact_forecast(p_suffix text, p_lo date, p_hi date) RETURNS bigint
 LANGUAGE plpgsql
 -- Bulk joins only: hash joins whatever the estimates of the silver views
@@ -27,7 +38,7 @@ DECLARE
     lb integer := gold.lookback_days();
     tail text;
 BEGIN
-    IF p_lo IS NULL THEN
+    IF gold.forecast_rolling_inline(p_lo, p_hi) THEN
         -- Windows are calendar windows (RANGE over the date): gaps in a
         -- series are not counted as days. Sums are float8 added in date
         -- order (a float8 sum has no inverse transition, so PostgreSQL
@@ -36,6 +47,8 @@ BEGIN
         -- that a window recomputed later equals the full build bit for bit.
         -- Every average is sum / count. Rows go in in the windows' order,
         -- which keeps each series' days together.
+        -- For a span, the days before it that its windows read come from
+        -- the table (the refresh leaves them as they are), flagged old.
         tail := format($t$
         SELECT date, item_id, site_id, source, forecast, actual, lower, upper, model_version, generated_at, dataset_id,
                mape, load_id,
@@ -48,12 +61,17 @@ BEGIN
                      sum(forecast) OVER w30 AS sf30, count(forecast) OVER w30 AS nf30,
                      sum(actual) OVER w30 AS sa30, count(actual) OVER w30 AS na30,
                      sum(mape) OVER w30 AS sm30, count(mape) OVER w30 AS nm30
-              FROM rows
+              FROM (SELECT *, false AS old FROM rows
+                    UNION ALL
+                    SELECT date, item_id, site_id, source, forecast, actual, NULL, NULL, NULL, NULL, NULL, mape, NULL, true
+                    FROM gold.%1$I
+                    WHERE $1 > '-infinity' AND date BETWEEN $1 - %2$s AND $1 - 1) u
               WINDOW w7 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
                             RANGE BETWEEN interval '6 days' PRECEDING AND CURRENT ROW),
                      w30 AS (PARTITION BY item_id COLLATE "C", site_id COLLATE "C", source COLLATE "C" ORDER BY date
-                             RANGE BETWEEN interval '%s days' PRECEDING AND CURRENT ROW)) w
-        $t$, lb);
+                             RANGE BETWEEN interval '%2$s days' PRECEDING AND CURRENT ROW)) w
+        WHERE NOT old
+        $t$, 'fact_forecast' || p_suffix, lb);
     ELSE
         tail := $t$
         SELECT date, item_id, site_id, source, forecast, actual, lower, upper, model_version, generated_at, dataset_id,
@@ -126,7 +144,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION gold.write_fact_forecast(text, date, date) IS 'Inserts gold.fact_forecast rows of the dates p_lo..p_hi (NULLs: all, with their rolling figures; else those are left NULL for gold.write_agg_forecast_rolling) from silver.stg_forecasts, actuals from gold.fact_demand || p_suffix, into gold.fact_forecast || p_suffix.';
+COMMENT ON FUNCTION gold.write_fact_forecast(text, date, date) IS 'Inserts gold.fact_forecast rows of the dates p_lo..p_hi (NULLs: all) from silver.stg_forecasts, actuals from gold.fact_demand || p_suffix, into gold.fact_forecast || p_suffix, with their rolling figures unless gold.forecast_rolling_inline(p_lo, p_hi) is false (then NULL, for gold.write_agg_forecast_rolling).';
 
 -- Rolling figures of the rows of the dates p_lo..p_hi (NULLs: all) of
 -- gold.fact_forecast || p_suffix, recomputed from its rows (reading from

@@ -126,22 +126,29 @@ BEGIN
         END IF;
         t0 := meta.progress_start('gold.' || tbl);
         IF tbl = 'agg_forecast_rolling' THEN
-            -- A view of the rolling columns of gold.fact_forecast: a full
-            -- build of the fact wrote them; else recompute them for the
-            -- fact's dates and the 29 days after, rows of gold.fact_forecast
-            -- that change too (for incremental exports).
+            -- A view of the rolling columns of gold.fact_forecast, whose
+            -- write computed them for its dates (all of them when rebuilt)
+            -- unless gold.forecast_rolling_inline says the daily case; the
+            -- rest of the window (the 29 days after, whose windows read the
+            -- rewritten days) is recomputed here, rows of gold.fact_forecast
+            -- that change too (logged for incremental exports).
             IF upper_inf(w) THEN
                 n := (written->>'gold.fact_forecast')::bigint;
                 windows := windows || jsonb_build_object('gold.' || tbl, '[{"all": true}]'::jsonb);
             ELSE
                 n := 0;
                 FOR r IN SELECT unnest(w) LOOP
+                    windows := jsonb_set(windows, ARRAY['gold.' || tbl],
+                                         coalesce(windows->('gold.' || tbl), '[]') || jsonb_build_array(meta.span_json(r)));
+                END LOOP;
+                IF gold.forecast_rolling_inline(lower(fc), upper(fc) - 1) THEN
+                    w := w - datemultirange(fc);
+                END IF;
+                FOR r IN SELECT unnest(w) LOOP
                     EXECUTE 'SELECT gold.write_agg_forecast_rolling($1, $2, $3)' INTO k USING '', lower(r), upper(r) - 1;
                     n := n + k;
-                    FOREACH suffix IN ARRAY ARRAY['gold.agg_forecast_rolling', 'gold.fact_forecast'] LOOP
-                        windows := jsonb_set(windows, ARRAY[suffix],
-                                             coalesce(windows->suffix, '[]') || jsonb_build_array(meta.span_json(r)));
-                    END LOOP;
+                    windows := jsonb_set(windows, '{gold.fact_forecast}',
+                                         coalesce(windows->'gold.fact_forecast', '[]') || jsonb_build_array(meta.span_json(r)));
                 END LOOP;
             END IF;
             written := written || jsonb_build_object('gold.' || tbl, n);
