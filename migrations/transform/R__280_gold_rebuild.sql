@@ -83,6 +83,8 @@ DECLARE
     attempt integer := 0;
     old_timeout text := current_setting('lock_timeout');
     old_oid oid;
+    autovac boolean := false;
+    long_waits integer := 0;
 BEGIN
     IF cardinality(tables) = 0 THEN
         RETURN 0;
@@ -102,11 +104,23 @@ BEGIN
     END IF;
 
     -- Lock with a short timeout and retry: while we wait, readers queue
-    -- behind our request, so we give up quickly and let them through.
+    -- behind our request, so we give up quickly and let them through. An
+    -- autovacuum worker (e.g. analyzing a table a load just filled) is
+    -- different: PostgreSQL cancels it for a lock request that waits longer
+    -- than deadlock_timeout (1 s by default), which a 200 ms timeout never
+    -- does, so the swap would wait for it to finish; when one holds a lock
+    -- on the tables, the next attempt waits past deadlock_timeout (three
+    -- times at most: one that cannot be cancelled, against wraparound,
+    -- gets the short retries like any other lock holder).
     LOOP
         attempt := attempt + 1;
         BEGIN
-            PERFORM set_config('lock_timeout', '200ms', true);
+            IF autovac THEN
+                long_waits := long_waits + 1;
+            END IF;
+            PERFORM set_config('lock_timeout', CASE WHEN autovac AND long_waits <= 3
+                THEN (extract(epoch FROM current_setting('deadlock_timeout')::interval) * 1000 + 2000)::bigint || 'ms'
+                ELSE '200ms' END, true);
             FOREACH t IN ARRAY tables LOOP
                 EXECUTE format('LOCK TABLE gold.%I IN ACCESS EXCLUSIVE MODE', t);
             END LOOP;
@@ -115,11 +129,17 @@ BEGIN
             END LOOP;
             EXIT;
         EXCEPTION WHEN lock_not_available THEN
+            autovac := EXISTS (
+                SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'relation' AND l.granted AND l.relation = ANY (oids)
+                  AND a.backend_type = 'autovacuum worker');
             IF attempt % 25 = 0 THEN
                 RAISE NOTICE USING MESSAGE = 'novawh-progress',
                     DETAIL = json_build_object('step', 'gold swap: waiting for readers', 'rows', attempt, 'ms', 0)::text;
             END IF;
-            PERFORM pg_sleep(least(1.0, 0.05 * attempt));
+            IF NOT autovac OR long_waits >= 3 THEN
+                PERFORM pg_sleep(least(1.0, 0.05 * attempt));
+            END IF;
         END;
     END LOOP;
     PERFORM set_config('lock_timeout', old_timeout, true);
