@@ -11,6 +11,25 @@
 CREATE OR REPLACE FUNCTION gold.forecast_rolling_inline(p_lo date, p_hi date) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$ SELECT p_lo IS NULL OR p_hi IS NULL OR p_hi - p_lo >= 3 $$;
 
+-- The rows of silver.stg_forecasts of the dates p_lo..p_hi, for
+-- gold.write_fact_forecast. A function with a row estimate: the planner
+-- estimates the view at a dozen rows (its join on three trimmed raw keys),
+-- and would hash every forecast row to probe it with the demand instead of
+-- the other way round; with an estimate of the right order it hashes the
+-- demand (measured 12-15 % faster on the whole write at 0.5M rows).
+CREATE OR REPLACE FUNCTION gold.forecast_input(p_lo date, p_hi date)
+RETURNS TABLE (date date, item_id text, site_id text, source text, forecast double precision,
+               lower double precision, upper double precision, actual double precision, model_version text,
+               generated_at timestamptz, dataset_id text, load_id bigint)
+LANGUAGE plpgsql STABLE ROWS 1000000 AS $$
+BEGIN
+    RETURN QUERY
+    SELECT s.date, s.item_id, s.site_id, s.source, s.forecast, s.lower, s.upper, s.actual, s.model_version,
+           s.generated_at, s.dataset_id, s.load_id
+    FROM silver.stg_forecasts s WHERE s.date BETWEEN p_lo AND p_hi;
+END
+$$;
+
 -- Forecast fact: site rows as the ML files give them, actual = the demand
 -- of the site in gold.fact_demand (the site's depot; the blank-depot site
 -- its lines without DEPÓSITO), summed over units; plus one item-level row
@@ -88,9 +107,7 @@ BEGIN
          forecast_avg_7d, actual_avg_7d, forecast_total_7d, actual_total_7d, mape_7d,
          forecast_avg_30d, actual_avg_30d, forecast_total_30d, actual_total_30d, mape_30d)
     WITH f AS MATERIALIZED (
-        SELECT date, item_id, site_id, source, forecast, lower, upper, actual, model_version, generated_at,
-               dataset_id, load_id
-        FROM silver.stg_forecasts WHERE date BETWEEN $1 AND $2
+        SELECT * FROM gold.forecast_input($1, $2)
     ), dem AS MATERIALIZED (
         SELECT date, item_id, site_id, sum(quantity::numeric)::float8 AS q
         FROM gold.%I WHERE date BETWEEN $1 AND $2
