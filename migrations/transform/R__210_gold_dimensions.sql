@@ -63,18 +63,18 @@ BEGIN
         SELECT supplier, lead_days AS v, sum(lines) OVER (PARTITION BY supplier ORDER BY lead_days) AS cum,
                sum(lines) OVER (PARTITION BY supplier) AS n
         FROM silver.supplier_lead_days WHERE lead_days >= 0
-    ), ranks AS (
-        -- percentile_cont(p): rank r = p * (n - 1) among the sorted values (0-based),
-        -- interpolated between the values at floor(r) and ceil(r).
-        SELECT supplier, n, p, r,
-               min(v) FILTER (WHERE cum > floor(r)) AS lo, min(v) FILTER (WHERE cum > ceil(r)) AS hi
-        FROM (SELECT h.*, q.p, q.p * (h.n - 1) AS r FROM hist h CROSS JOIN (VALUES (0.5), (0.9)) q(p)) x
-        GROUP BY supplier, n, p, r
     ), lead_times AS (
-        SELECT supplier, max(n)::int AS lines,
-               max(lo + (hi - lo) * (r - floor(r))) FILTER (WHERE p = 0.5) AS median,
-               max(lo + (hi - lo) * (r - floor(r))) FILTER (WHERE p = 0.9) AS p90
-        FROM ranks GROUP BY supplier
+        -- percentile_cont(p): rank r = p * (n - 1) among the sorted values (0-based),
+        -- interpolated between the values at floor(r) and ceil(r); both
+        -- percentiles in one pass over each supplier's histogram.
+        SELECT supplier, n::int AS lines,
+               lo5 + (hi5 - lo5) * (r5 - floor(r5)) AS median, lo9 + (hi9 - lo9) * (r9 - floor(r9)) AS p90
+        FROM (SELECT supplier, n, 0.5 * (n - 1) AS r5, 0.9 * (n - 1) AS r9,
+                     min(v) FILTER (WHERE cum > floor(0.5 * (n - 1))) AS lo5,
+                     min(v) FILTER (WHERE cum > ceil(0.5 * (n - 1))) AS hi5,
+                     min(v) FILTER (WHERE cum > floor(0.9 * (n - 1))) AS lo9,
+                     min(v) FILTER (WHERE cum > ceil(0.9 * (n - 1))) AS hi9
+              FROM hist GROUP BY supplier, n) x
     ), neg AS (
         SELECT supplier, sum(lines)::int AS lines FROM silver.supplier_lead_days WHERE lead_days < 0 GROUP BY supplier
     )

@@ -3,13 +3,13 @@
 -- R__220_gold_demand.sql).
 
 -- Whether gold.write_fact_forecast computes the rolling figures of the
--- rows it writes for the dates p_lo..p_hi (NULLs: all): for every date and
--- for spans of a few days or more (a first load, a backfill); not for the
--- daily case (a new day), where gold.write_agg_forecast_rolling sums each
--- new row's own windows through the primary key, cheaper than reading the
--- 29 days before the span by date.
+-- rows it writes for the dates p_lo..p_hi (NULLs: all): for every date, for
+-- spans of a few days or more (a first load, a backfill: windows over the
+-- span and the 29 days before it) and for one day (the daily case: each new
+-- row sums its own 30 days through the primary key); not for a span of two
+-- or three days, left to gold.write_agg_forecast_rolling.
 CREATE OR REPLACE FUNCTION gold.forecast_rolling_inline(p_lo date, p_hi date) RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$ SELECT p_lo IS NULL OR p_hi IS NULL OR p_hi - p_lo >= 3 $$;
+LANGUAGE sql IMMUTABLE AS $$ SELECT p_lo IS NULL OR p_hi IS NULL OR p_hi - p_lo >= 3 OR p_hi = p_lo $$;
 
 -- The rows of silver.stg_forecasts of the dates p_lo..p_hi, for
 -- gold.write_fact_forecast. A function with a row estimate: the planner
@@ -42,10 +42,10 @@ $$;
 -- Rolling figures (the columns gold.agg_forecast_rolling shows): computed
 -- in the same statement, over the rows it writes (and, for a span of
 -- dates, the rows of the 29 days before it already in the table), so each
--- row is written once, unless gold.forecast_rolling_inline says the span is
--- the daily case: then they are left NULL. gold.write_agg_forecast_rolling
--- then computes them for the days after the span whose windows read it
--- (and for the span itself in the daily case).
+-- row is written once, unless gold.forecast_rolling_inline says otherwise:
+-- then they are left NULL. gold.write_agg_forecast_rolling computes them
+-- for the days after the span whose windows read it (and for the span
+-- itself when left NULL).
 CREATE OR REPLACE FUNCTION gold.write_fact_forecast(p_suffix text, p_lo date, p_hi date) RETURNS bigint
 LANGUAGE plpgsql
 -- Bulk joins only: hash joins whatever the estimates of the silver views
@@ -57,7 +57,31 @@ DECLARE
     lb integer := gold.lookback_days();
     tail text;
 BEGIN
-    IF gold.forecast_rolling_inline(p_lo, p_hi) THEN
+    IF p_lo = p_hi THEN
+        -- One day (the daily case): each new row sums the days of its
+        -- series in the 29 days before it (through the primary key) and
+        -- itself, in date order, as the windows below do.
+        tail := format($t$
+        SELECT r.date, r.item_id, r.site_id, r.source, r.forecast, r.actual, r.lower, r.upper, r.model_version,
+               r.generated_at, r.dataset_id, r.mape, r.load_id,
+               (a.sf7 / a.nf7)::float8, (a.sa7 / a.na7)::float8, a.sf7, a.sa7, (a.sm7 / a.nm7)::float8,
+               (a.sf30 / a.nf30)::float8, (a.sa30 / a.na30)::float8, a.sf30, a.sa30, (a.sm30 / a.nm30)::float8
+        FROM rows r
+        CROSS JOIN LATERAL (
+            SELECT sum(fn ORDER BY d) FILTER (WHERE d >= r.date - 6) AS sf7, count(fn) FILTER (WHERE d >= r.date - 6) AS nf7,
+                   sum(an ORDER BY d) FILTER (WHERE d >= r.date - 6) AS sa7, count(an) FILTER (WHERE d >= r.date - 6) AS na7,
+                   sum(mn ORDER BY d) FILTER (WHERE d >= r.date - 6) AS sm7, count(mn) FILTER (WHERE d >= r.date - 6) AS nm7,
+                   sum(fn ORDER BY d) AS sf30, count(fn) AS nf30, sum(an ORDER BY d) AS sa30, count(an) AS na30,
+                   sum(mn ORDER BY d) AS sm30, count(mn) AS nm30
+            FROM (SELECT y.date AS d, y.forecast AS fn, y.actual AS an, y.mape AS mn
+                  FROM gold.%1$I y
+                  WHERE y.item_id = r.item_id AND y.site_id = r.site_id AND y.source = r.source
+                    AND y.date BETWEEN r.date - %2$s AND r.date - 1
+                  UNION ALL
+                  SELECT r.date, r.forecast, r.actual, r.mape) w) a
+        ORDER BY r.item_id COLLATE "C", r.site_id COLLATE "C", r.source COLLATE "C", r.date
+        $t$, 'fact_forecast' || p_suffix, lb);
+    ELSIF gold.forecast_rolling_inline(p_lo, p_hi) THEN
         -- Windows are calendar windows (RANGE over the date): gaps in a
         -- series are not counted as days. Sums are float8 added in date
         -- order (a float8 sum has no inverse transition, so PostgreSQL
@@ -181,6 +205,7 @@ DECLARE
     lb integer := gold.lookback_days();
     tbl text := 'fact_forecast' || p_suffix;
     small boolean;
+    span integer;
     src text;
     series constant text := $s$
         (SELECT DISTINCT item_id, site_id FROM silver.series_map
@@ -202,7 +227,11 @@ BEGIN
                        RANGE BETWEEN make_interval(days => $3) PRECEDING AND CURRENT ROW)
         $q$, tbl);
     ELSE
-        EXECUTE format($q$ SELECT least($1, (SELECT max(date) FROM gold.%I)) - $2 < 3 $q$, tbl) INTO small USING p_hi, p_lo;
+        EXECUTE format($q$ SELECT least($1, (SELECT max(date) FROM gold.%I)) - $2 $q$, tbl) INTO span USING p_hi, p_lo;
+        IF span IS NULL OR span < 0 THEN
+            RETURN 0; -- no row on or after p_lo (e.g. the 29 days after a new last day)
+        END IF;
+        small := span < 3;
         IF small THEN
             -- The daily case (rows on a few dates, e.g. the new day at the
             -- end of the history): aggregate the 30 days before each target
