@@ -123,7 +123,11 @@ const (
 // date column, except dimensions (dim_*).
 func buildSchema(t *registry.Table, layer string) (*tableSchema, error) {
 	ts := &tableSchema{table: t, layer: layer, name: t.Name, dateCol: -1, loadCol: -1, statsCol: -1}
-	for i, c := range t.Columns {
+	for _, c := range t.Columns {
+		if !c.Exported() {
+			continue
+		}
+		i := len(ts.cols)
 		col := column{name: c.Name, regType: c.Type, nullable: c.Nullable, sqlExpr: quoteIdent(c.Name)}
 		var n parquet.Node
 		switch c.Type {

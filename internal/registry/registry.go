@@ -71,7 +71,14 @@ type Column struct {
 	Max         *float64 `json:"max,omitempty"`
 	Enum        []string `json:"enum,omitempty"`
 	Description string   `json:"description,omitempty"`
+	// Export false: novawh export leaves the column out (the rolling
+	// columns of gold.fact_forecast, which gold.agg_forecast_rolling
+	// exports, so that they are not written twice).
+	Export *bool `json:"export,omitempty"`
 }
+
+// Exported says whether novawh export writes the column.
+func (c *Column) Exported() bool { return c.Export == nil || *c.Export }
 
 // Qualified is layer.name.
 func (t *Table) Qualified() string { return t.Layer + "." + t.Name }
