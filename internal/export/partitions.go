@@ -19,7 +19,7 @@ type window struct{ from, to time.Time }
 // (after, upto]. whole is true when one change covered the whole table.
 func changeWindows(ctx context.Context, tx pgx.Tx, q string, after, upto int64) (ws []window, whole bool, err error) {
 	rows, err := tx.Query(ctx, `SELECT date_from, date_to FROM meta.gold_changes
-		WHERE table_name = $1 AND change_id > $2 AND change_id <= $3 ORDER BY change_id`, q, after, upto)
+		WHERE `+changesOf+` AND change_id > $2 AND change_id <= $3 ORDER BY change_id`, q, after, upto)
 	if err != nil {
 		return nil, false, fmt.Errorf("meta.gold_changes: %w", err)
 	}
@@ -379,6 +379,12 @@ const storedRelation = `coalesce((SELECT min(d.refobjid) FROM pg_rewrite rw
 		JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
 		 AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> rw.ev_class
 		WHERE rw.ev_class = to_regclass($1) HAVING count(DISTINCT d.refobjid) = 1), to_regclass($1))`
+
+// changesOf is the condition on meta.gold_changes of the changes to the
+// relation named $1: its own, and for a view over one table (such as
+// gold.agg_forecast_rolling) that table's, whose rows it shows.
+const changesOf = `table_name IN ($1, (SELECT n.nspname || '.' || c.relname FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ` + storedRelation + `))`
 
 // estimateRows is the table's row count: the planner's estimate
 // (pg_class.reltuples, kept by ANALYZE and VACUUM, which every refresh

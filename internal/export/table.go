@@ -187,7 +187,7 @@ func (r *runState) exportTable(ctx context.Context, lr layerRoot, ltx layerTx, t
 		return tr, nil, fmt.Errorf("export %s: meta.export_tables: %w", q, err)
 	}
 	if ts.detect == detectChanges {
-		if err := r.snap.tx.QueryRow(ctx, `SELECT coalesce(max(change_id), 0) FROM meta.gold_changes WHERE table_name = $1`, q).Scan(&tr.LastChangeID); err != nil {
+		if err := r.snap.tx.QueryRow(ctx, `SELECT coalesce(max(change_id), 0) FROM meta.gold_changes WHERE `+changesOf, q).Scan(&tr.LastChangeID); err != nil {
 			return tr, nil, fmt.Errorf("export %s: meta.gold_changes: %w", q, err)
 		}
 	}
