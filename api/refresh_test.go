@@ -76,7 +76,7 @@ func (r *sqlRefresher) Refresh(ctx context.Context, source string, force bool) (
 		return nil, err
 	}
 	if len(items) > 0 {
-		if err := recomputeRolling(ctx, r.pool, items); err != nil {
+		if err := recomputeRolling(ctx, r.pool); err != nil {
 			return nil, err
 		}
 	}

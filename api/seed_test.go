@@ -119,49 +119,25 @@ INSERT INTO gold.fact_demand_supplier (date, item_id, site_id, unit, supplier, q
  ('2025-04-20', 'ABRASIVOS_BATERIA 9V', 'ALL', 'UN', 'ferragens silva & cia', 7, 3, 2, 3, 10, 12, 1);
 `
 
-// rollingSQL recomputes the rolling columns of gold.fact_forecast (the
-// view gold.agg_forecast_rolling) for the items in $1 (NULL: all), as the
-// refresh does.
-const rollingSQL = `
-UPDATE gold.fact_forecast f
-SET forecast_avg_7d = w.fa7, actual_avg_7d = w.aa7, forecast_total_7d = w.ft7, actual_total_7d = w.at7, mape_7d = w.m7,
-    forecast_avg_30d = w.fa30, actual_avg_30d = w.aa30, forecast_total_30d = w.ft30, actual_total_30d = w.at30, mape_30d = w.m30
-FROM (SELECT date, item_id, site_id, source,
-             avg(forecast) OVER w7 AS fa7, avg(actual) OVER w7 AS aa7, sum(forecast) OVER w7 AS ft7, sum(actual) OVER w7 AS at7, avg(mape) OVER w7 AS m7,
-             avg(forecast) OVER w30 AS fa30, avg(actual) OVER w30 AS aa30, sum(forecast) OVER w30 AS ft30, sum(actual) OVER w30 AS at30, avg(mape) OVER w30 AS m30
-      FROM gold.fact_forecast
-      WHERE $1::text[] IS NULL OR item_id = ANY ($1::text[])
-      WINDOW w7  AS (PARTITION BY item_id, site_id, source ORDER BY date RANGE BETWEEN interval '6 days' PRECEDING AND CURRENT ROW),
-             w30 AS (PARTITION BY item_id, site_id, source ORDER BY date RANGE BETWEEN interval '29 days' PRECEDING AND CURRENT ROW)) w
-WHERE f.item_id = w.item_id AND f.site_id = w.site_id AND f.date = w.date AND f.source = w.source;
-`
-
 func seed(t testing.TB, pool *pgxpool.Pool) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := pool.Exec(ctx, seedSQL); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	if err := recomputeRolling(ctx, pool, nil); err != nil {
+	if err := recomputeRolling(ctx, pool); err != nil {
 		t.Fatalf("seed rolling: %v", err)
 	}
 }
 
-func recomputeRolling(ctx context.Context, pool *pgxpool.Pool, items []string) error {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return err
+// recomputeRolling computes the rolling columns of gold.fact_forecast (the
+// view gold.agg_forecast_rolling) from its rows with the refresh's own
+// function, as a refresh does.
+func recomputeRolling(ctx context.Context, pool *pgxpool.Pool) error {
+	if _, err := pool.Exec(ctx, `SELECT gold.write_agg_forecast_rolling('', NULL, NULL)`); err != nil {
+		return fmt.Errorf("rolling: %w", err)
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	for _, stmt := range strings.SplitAfter(strings.TrimSpace(rollingSQL), ";") {
-		if strings.TrimSpace(stmt) == "" {
-			continue
-		}
-		if _, err := tx.Exec(ctx, stmt, items); err != nil {
-			return fmt.Errorf("rolling: %w", err)
-		}
-	}
-	return tx.Commit(ctx)
+	return nil
 }
 
 // testTimeout bounds the database work of the tests' requests: generous,

@@ -24,17 +24,25 @@ func tableCount(t *testing.T, db *pgtest.DB) int {
 	return n
 }
 
+// emptyWarehouse is a new empty database and a migrator on it, closed at
+// the end of the test.
+func emptyWarehouse(t *testing.T) (*pgtest.DB, *migrate.Migrator) {
+	t.Helper()
+	db := pgtest.NewEmpty(t)
+	m, err := migrate.New(context.Background(), db.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return db, m
+}
+
 // Every migration goes up, all the way down, and up again; the registry
 // matches the catalog after each up.
 func TestUpDownUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := pgtest.NewEmpty(t)
-	m, err := migrate.New(ctx, db.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	db, m := emptyWarehouse(t)
 	reg, err := registry.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -134,12 +142,7 @@ func TestRegistryCheckDetectsDrift(t *testing.T) {
 func TestRollingColumnsCarryOver(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := pgtest.NewEmpty(t)
-	m, err := migrate.New(ctx, db.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	db, m := emptyWarehouse(t)
 	if err := m.Up(); err != nil {
 		t.Fatal(err)
 	}
