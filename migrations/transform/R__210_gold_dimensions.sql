@@ -60,20 +60,25 @@ BEGIN
     ), items AS (
         SELECT supplier, count(*)::int AS items FROM silver.supplier_items GROUP BY supplier
     ), hist AS (
-        SELECT supplier, lead_days AS v, sum(lines) OVER (PARTITION BY supplier ORDER BY lead_days) AS cum,
-               sum(lines) OVER (PARTITION BY supplier) AS n
+        -- integer running counts (a bigint sum would be numeric), a
+        -- supplier's histogram in its primary-key order
+        SELECT supplier, lead_days AS v,
+               sum(lines::int4) OVER (PARTITION BY supplier COLLATE "C" ORDER BY lead_days) AS cum,
+               sum(lines::int4) OVER (PARTITION BY supplier COLLATE "C") AS n
         FROM silver.supplier_lead_days WHERE lead_days >= 0
     ), lead_times AS (
         -- percentile_cont(p): rank r = p * (n - 1) among the sorted values (0-based),
         -- interpolated between the values at floor(r) and ceil(r); both
-        -- percentiles in one pass over each supplier's histogram.
+        -- percentiles in one pass over each supplier's histogram, floor
+        -- and ceil in integer arithmetic (ceil((n - 1) / 2) = n / 2,
+        -- ceil(9 (n - 1) / 10) = (9 (n - 1) + 9) / 10).
         SELECT supplier, n::int AS lines,
                lo5 + (hi5 - lo5) * (r5 - floor(r5)) AS median, lo9 + (hi9 - lo9) * (r9 - floor(r9)) AS p90
         FROM (SELECT supplier, n, 0.5 * (n - 1) AS r5, 0.9 * (n - 1) AS r9,
-                     min(v) FILTER (WHERE cum > floor(0.5 * (n - 1))) AS lo5,
-                     min(v) FILTER (WHERE cum > ceil(0.5 * (n - 1))) AS hi5,
-                     min(v) FILTER (WHERE cum > floor(0.9 * (n - 1))) AS lo9,
-                     min(v) FILTER (WHERE cum > ceil(0.9 * (n - 1))) AS hi9
+                     min(v) FILTER (WHERE cum > (n - 1) / 2) AS lo5,
+                     min(v) FILTER (WHERE cum > n / 2) AS hi5,
+                     min(v) FILTER (WHERE cum > (9 * (n - 1)) / 10) AS lo9,
+                     min(v) FILTER (WHERE cum > (9 * (n - 1) + 9) / 10) AS hi9
               FROM hist GROUP BY supplier, n) x
     ), neg AS (
         SELECT supplier, sum(lines)::int AS lines FROM silver.supplier_lead_days WHERE lead_days < 0 GROUP BY supplier

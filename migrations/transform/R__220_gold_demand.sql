@@ -118,11 +118,12 @@ BEGIN
             FROM (
                 SELECT t.t, f.item_id, f.site_id, f.unit,
                        max(f.quantity) FILTER (WHERE f.date = t.t) AS q,
-                       sum(f.quantity::numeric) FILTER (WHERE f.date > t.t - 7) AS t7,
-                       sum(f.quantity::numeric) FILTER (WHERE f.date >= t.t - $4) AS t30,
-                       sum(f.quantity::numeric) FILTER (WHERE f.date <= (t.t - interval '1 year')::date) AS ty
+                       sum(f.qn) FILTER (WHERE f.date > t.t - 7) AS t7,
+                       sum(f.qn) FILTER (WHERE f.date >= t.t - $4) AS t30,
+                       sum(f.qn) FILTER (WHERE f.date <= (t.t - interval '1 year')::date) AS ty
                 FROM (SELECT g::date AS t FROM generate_series($1, $2, interval '1 day') g) t
-                JOIN (SELECT * FROM gold.%I
+                -- quantity as numeric once per fact, not once per sum
+                JOIN (SELECT *, quantity::numeric AS qn FROM gold.%I
                       WHERE date BETWEEN $1 - $4 AND $2
                          OR date BETWEEN ($1 - interval '1 year')::date - $4 AND ($2 - interval '1 year')::date) f
                   ON f.date BETWEEN t.t - $4 AND t.t

@@ -65,7 +65,9 @@ BEGIN
     IF p_lo = p_hi THEN
         -- One day (the daily case): each new row sums the days of its
         -- series in the 29 days before it (through the primary key) and
-        -- itself, in date order, as the windows below do.
+        -- itself, in date order (the aggregates read a sorted subquery:
+        -- one sort per row where sum(... ORDER BY) sorted once per sum), as
+        -- the windows below do.
         tail := format($t$
         SELECT r.date, r.item_id, r.site_id, r.source, r.forecast, r.actual, r.lower, r.upper, r.model_version,
                r.generated_at, r.dataset_id, r.mape, r.load_id,
@@ -73,17 +75,18 @@ BEGIN
                (a.sf30 / a.nf30)::float8, (a.sa30 / a.na30)::float8, a.sf30, a.sa30, (a.sm30 / a.nm30)::float8
         FROM rows r
         CROSS JOIN LATERAL (
-            SELECT sum(fn ORDER BY d) FILTER (WHERE d >= r.date - 6) AS sf7, count(fn) FILTER (WHERE d >= r.date - 6) AS nf7,
-                   sum(an ORDER BY d) FILTER (WHERE d >= r.date - 6) AS sa7, count(an) FILTER (WHERE d >= r.date - 6) AS na7,
-                   sum(mn ORDER BY d) FILTER (WHERE d >= r.date - 6) AS sm7, count(mn) FILTER (WHERE d >= r.date - 6) AS nm7,
-                   sum(fn ORDER BY d) AS sf30, count(fn) AS nf30, sum(an ORDER BY d) AS sa30, count(an) AS na30,
-                   sum(mn ORDER BY d) AS sm30, count(mn) AS nm30
+            SELECT sum(fn) FILTER (WHERE d >= r.date - 6) AS sf7, count(fn) FILTER (WHERE d >= r.date - 6) AS nf7,
+                   sum(an) FILTER (WHERE d >= r.date - 6) AS sa7, count(an) FILTER (WHERE d >= r.date - 6) AS na7,
+                   sum(mn) FILTER (WHERE d >= r.date - 6) AS sm7, count(mn) FILTER (WHERE d >= r.date - 6) AS nm7,
+                   sum(fn) AS sf30, count(fn) AS nf30, sum(an) AS sa30, count(an) AS na30,
+                   sum(mn) AS sm30, count(mn) AS nm30
             FROM (SELECT y.date AS d, y.forecast AS fn, y.actual AS an, y.mape AS mn
                   FROM gold.%1$I y
                   WHERE y.item_id = r.item_id AND y.site_id = r.site_id AND y.source = r.source
                     AND y.date BETWEEN r.date - %2$s AND r.date - 1
                   UNION ALL
-                  SELECT r.date, r.forecast, r.actual, r.mape) w) a
+                  SELECT r.date, r.forecast, r.actual, r.mape
+                  ORDER BY 1) w) a
         ORDER BY r.item_id COLLATE "C", r.site_id COLLATE "C", r.source COLLATE "C", r.date
         $t$, 'fact_forecast' || p_suffix, lb);
     ELSIF gold.forecast_rolling_inline(p_lo, p_hi) THEN
@@ -244,7 +247,8 @@ BEGIN
             -- The daily case (rows on a few dates, e.g. the new day at the
             -- end of the history): aggregate the 30 days before each target
             -- row, so that only the target rows pay for the sums. Each sum
-            -- adds its days in date order, as the windows do.
+            -- adds its days in date order (a sorted subquery), as the
+            -- windows do.
             src := format($q$
             SELECT t.date, t.item_id, t.site_id, t.source, a.*
             FROM %1$s
@@ -253,15 +257,16 @@ BEGIN
                 WHERE x.item_id = k.item_id AND x.site_id = k.site_id AND x.date BETWEEN $1 AND $2
                 OFFSET 0) t
             CROSS JOIN LATERAL (
-                SELECT sum(fn ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sf7, count(fn) FILTER (WHERE w.date >= t.date - 6) AS nf7,
-                       sum(an ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sa7, count(an) FILTER (WHERE w.date >= t.date - 6) AS na7,
-                       sum(mn ORDER BY w.date) FILTER (WHERE w.date >= t.date - 6) AS sm7, count(mn) FILTER (WHERE w.date >= t.date - 6) AS nm7,
-                       sum(fn ORDER BY w.date) AS sf30, count(fn) AS nf30, sum(an ORDER BY w.date) AS sa30, count(an) AS na30,
-                       sum(mn ORDER BY w.date) AS sm30, count(mn) AS nm30
+                SELECT sum(fn) FILTER (WHERE w.date >= t.date - 6) AS sf7, count(fn) FILTER (WHERE w.date >= t.date - 6) AS nf7,
+                       sum(an) FILTER (WHERE w.date >= t.date - 6) AS sa7, count(an) FILTER (WHERE w.date >= t.date - 6) AS na7,
+                       sum(mn) FILTER (WHERE w.date >= t.date - 6) AS sm7, count(mn) FILTER (WHERE w.date >= t.date - 6) AS nm7,
+                       sum(fn) AS sf30, count(fn) AS nf30, sum(an) AS sa30, count(an) AS na30,
+                       sum(mn) AS sm30, count(mn) AS nm30
                 FROM (SELECT y.date, y.forecast AS fn, y.actual AS an, y.mape AS mn
                       FROM gold.%2$I y
                       WHERE y.item_id = t.item_id AND y.site_id = t.site_id AND y.source = t.source
-                        AND y.date BETWEEN t.date - $3 AND t.date) w) a
+                        AND y.date BETWEEN t.date - $3 AND t.date
+                      ORDER BY y.date) w) a
             $q$, series, tbl);
         ELSE
             src := format($q$
