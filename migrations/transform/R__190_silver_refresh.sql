@@ -5,6 +5,8 @@
 -- p_loads: the loaded loads not applied yet (meta.refresh_loads); p_full:
 -- rebuild from every loaded load instead. Returns
 --   {"erp_lines_added", "erp_lines_removed", "ml_keys_changed",
+--    "erp_loads_added": the loads whose ERP lines were added, when none
+--      were removed (else null: gold rereads every supplier),
 --    "item_pass": the item resolution was recomputed,
 --    "resolution_changed": an existing key resolves differently or vanished,
 --    "item_map": {"added", "removed", "remapped"},
@@ -134,6 +136,7 @@ BEGIN
 
     RETURN jsonb_build_object(
         'erp_lines_added', added, 'erp_lines_removed', removed, 'ml_keys_changed', ml_changed,
+        'erp_loads_added', CASE WHEN NOT p_full AND removed = 0 AND added > 0 THEN to_jsonb(loads) END,
         'item_pass', item_pass, 'resolution_changed', resolution_changed, 'item_map', im,
         'demand_touched', meta.span_json(touched), 'demand_relabeled', meta.span_json(relabeled),
         'forecast_touched', meta.span_json(fc),

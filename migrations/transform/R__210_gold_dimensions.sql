@@ -44,28 +44,36 @@ COMMENT ON FUNCTION gold.refresh_dim_site() IS 'Upserts gold.dim_site from silve
 -- Suppliers from the silver supplier summaries: totals, the most frequent
 -- spelling, items, and the median and p90 of the lead times (continuous
 -- percentiles, as percentile_cont, computed from the per-day histogram).
-CREATE OR REPLACE FUNCTION gold.refresh_dim_supplier() RETURNS bigint
+-- p_loads: only the suppliers of the lines of these loads (the daily case,
+-- lines added and none removed: no other supplier's summary changed);
+-- NULL: every supplier, and those without lines any more are deleted.
+DROP FUNCTION IF EXISTS gold.refresh_dim_supplier();
+CREATE OR REPLACE FUNCTION gold.refresh_dim_supplier(p_loads bigint[]) RETURNS bigint
 LANGUAGE plpgsql AS $$
-DECLARE n_up bigint; n_del bigint;
+DECLARE n_up bigint; n_del bigint := 0;
 BEGIN
     INSERT INTO gold.dim_supplier AS d (supplier, supplier_name, lines, items, quantity, first_purchase, last_purchase,
                                         lead_time_lines, lead_time_days_median, lead_time_days_p90, negative_lead_time_lines)
-    WITH tot AS (
+    WITH sup AS MATERIALIZED (
+        SELECT DISTINCT supplier FROM silver.demand_lines WHERE load_id = ANY (p_loads) AND supplier IS NOT NULL
+    ), tot AS (
         SELECT supplier, sum(lines)::int AS lines, sum(quantity)::float8 AS quantity,
                min(first_purchase) AS first_purchase, max(last_purchase) AS last_purchase
-        FROM silver.supplier_spellings GROUP BY supplier
+        FROM silver.supplier_spellings WHERE p_loads IS NULL OR supplier IN (SELECT supplier FROM sup) GROUP BY supplier
     ), name AS (
         SELECT DISTINCT ON (supplier) supplier, supplier_name FROM silver.supplier_spellings
+        WHERE p_loads IS NULL OR supplier IN (SELECT supplier FROM sup)
         ORDER BY supplier, lines DESC, last_load_id DESC, last_line DESC
     ), items AS (
-        SELECT supplier, count(*)::int AS items FROM silver.supplier_items GROUP BY supplier
+        SELECT supplier, count(*)::int AS items FROM silver.supplier_items
+        WHERE p_loads IS NULL OR supplier IN (SELECT supplier FROM sup) GROUP BY supplier
     ), hist AS (
         -- integer running counts (a bigint sum would be numeric), a
         -- supplier's histogram in its primary-key order
         SELECT supplier, lead_days AS v,
                sum(lines::int4) OVER (PARTITION BY supplier COLLATE "C" ORDER BY lead_days) AS cum,
                sum(lines::int4) OVER (PARTITION BY supplier COLLATE "C") AS n
-        FROM silver.supplier_lead_days WHERE lead_days >= 0
+        FROM silver.supplier_lead_days WHERE lead_days >= 0 AND (p_loads IS NULL OR supplier IN (SELECT supplier FROM sup))
     ), lead_times AS (
         -- percentile_cont(p): rank r = p * (n - 1) among the sorted values (0-based),
         -- interpolated between the values at floor(r) and ceil(r); both
@@ -81,7 +89,8 @@ BEGIN
                      min(v) FILTER (WHERE cum > (9 * (n - 1) + 9) / 10) AS hi9
               FROM hist GROUP BY supplier, n) x
     ), neg AS (
-        SELECT supplier, sum(lines)::int AS lines FROM silver.supplier_lead_days WHERE lead_days < 0 GROUP BY supplier
+        SELECT supplier, sum(lines)::int AS lines FROM silver.supplier_lead_days
+        WHERE lead_days < 0 AND (p_loads IS NULL OR supplier IN (SELECT supplier FROM sup)) GROUP BY supplier
     )
     SELECT t.supplier, nm.supplier_name, t.lines, coalesce(i.items, 0), t.quantity, t.first_purchase, t.last_purchase,
            coalesce(l.lines, 0), l.median::float8, l.p90::float8, coalesce(g.lines, 0)
@@ -102,9 +111,11 @@ BEGIN
                             excluded.lead_time_days_median, excluded.lead_time_days_p90,
                             excluded.negative_lead_time_lines);
     GET DIAGNOSTICS n_up = ROW_COUNT;
-    DELETE FROM gold.dim_supplier d WHERE NOT EXISTS (SELECT 1 FROM silver.supplier_spellings s WHERE s.supplier = d.supplier);
-    GET DIAGNOSTICS n_del = ROW_COUNT;
+    IF p_loads IS NULL THEN
+        DELETE FROM gold.dim_supplier d WHERE NOT EXISTS (SELECT 1 FROM silver.supplier_spellings s WHERE s.supplier = d.supplier);
+        GET DIAGNOSTICS n_del = ROW_COUNT;
+    END IF;
     RETURN n_up + n_del;
 END
 $$;
-COMMENT ON FUNCTION gold.refresh_dim_supplier() IS 'Upserts gold.dim_supplier from silver.supplier_spellings, supplier_items and supplier_lead_days; returns the rows changed.';
+COMMENT ON FUNCTION gold.refresh_dim_supplier(bigint[]) IS 'Upserts gold.dim_supplier from silver.supplier_spellings, supplier_items and supplier_lead_days, for the suppliers of the lines of p_loads (NULL: all, deleting suppliers without lines); returns the rows changed.';

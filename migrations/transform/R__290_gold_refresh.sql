@@ -83,7 +83,10 @@ BEGIN
     PERFORM meta.progress('gold.dim_site', n, t0);
     IF erp_changed THEN
         t0 := meta.progress_start('gold.dim_supplier');
-        n := gold.refresh_dim_supplier();
+        -- lines only added (the daily case): the suppliers of those loads
+        n := gold.refresh_dim_supplier(CASE WHEN NOT p_full AND coalesce((p_changes->>'erp_lines_removed')::bigint, 0) = 0
+                                                 AND jsonb_typeof(p_changes->'erp_loads_added') = 'array'
+                                            THEN ARRAY(SELECT jsonb_array_elements_text(p_changes->'erp_loads_added')::bigint) END);
         written := written || jsonb_build_object('gold.dim_supplier', n);
         IF n > 0 OR p_full THEN windows := windows || '{"gold.dim_supplier": [{"all": true}]}'; END IF;
         PERFORM meta.progress('gold.dim_supplier', n, t0);
