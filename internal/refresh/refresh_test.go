@@ -706,3 +706,43 @@ func TestReadersDuringFullRefresh(t *testing.T) {
 	t.Logf("%d reads (%d while the refresh ran, %d after it saw the new state); before %v, after %v; rebuilt %v",
 		len(obs), during, sawAfter, before, after, res.Rebuilt)
 }
+
+// The item-level forecast adds the site rows' float8 values in site order,
+// in the daily case as in a full rebuild: 0.1, 0.2 and 0.3 at sites 10, 20
+// and 30 give (0.1 + 0.2) + 0.3, which is not 0.1 + (0.2 + 0.3) nor the
+// decimal 0.6, whatever order the file lists them in.
+func TestItemLevelSumInSiteOrder(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	sc := newScenario()
+	for _, l := range sc.loads {
+		l(t, db.Pool)
+	}
+	run(t, db.Pool, false)
+	d := day("2025-01-01").AddDate(0, 0, 100)
+	gen := time.Date(2025, 4, 12, 12, 0, 0, 0, time.UTC)
+	values := map[string]float64{"10": 0.1, "20": 0.2, "30": 0.3}
+	var rows []fcRow
+	for _, s := range []int{2, 0, 1} { // not in site order
+		site := sites[s]
+		rows = append(rows, fcRow{Item: "FERRAMENTAS_ALICATE UNIVERSAL", Site: site.id, Deposito: site.depot, Date: d,
+			Forecast: values[site.id], Source: "prophet", Model: "m9", Dataset: "ds1", Generated: gen})
+	}
+	addForecasts(t, db.Pool, "three_sites.csv", rows)
+	a, b, c := values["10"], values["20"], values["30"]
+	want := (a + b) + c
+	if want == a+(b+c) {
+		t.Fatal("the test needs values whose float sum depends on the order")
+	}
+	for _, full := range []bool{false, true} {
+		run(t, db.Pool, full)
+		var got float64
+		if err := db.Pool.QueryRow(context.Background(), `SELECT forecast FROM gold.fact_forecast
+			WHERE item_id = 'FERRAMENTAS_ALICATE UNIVERSAL' AND site_id = 'ALL' AND date = $1 AND source = 'prophet'`, d).Scan(&got); err != nil {
+			t.Fatalf("full=%v: %v", full, err)
+		}
+		if got != want {
+			t.Errorf("full=%v: item-level forecast %v (%b), want (0.1 + 0.2) + 0.3 = %v (%b)", full, got, got, want, want)
+		}
+	}
+}
