@@ -746,3 +746,55 @@ func TestItemLevelSumInSiteOrder(t *testing.T) {
 		}
 	}
 }
+
+// meta.analyze_if_stale counts the rows of an inheritance tree (bronze
+// tables whose parallel load stages are children): a few thousand rows
+// inserted into the parent of a large tree are not a 10 % change, however
+// few rows the parent holds itself; enough of them are.
+func TestAnalyzeIfStaleCountsTheInheritanceTree(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	conn, err := db.Pool.Acquire(ctx) // one session: its statistics are flushed on demand
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	// Each statement's counts reach the shared statistics before the next
+	// one (else an INSERT's could land after the ANALYZE that follows it).
+	exec := func(sql string) {
+		t.Helper()
+		for _, q := range []string{sql, `SELECT pg_stat_force_next_flush()`} {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	stale := func() bool {
+		t.Helper()
+		var got bool
+		if err := conn.QueryRow(ctx, `SELECT meta.analyze_if_stale('public.tree_parent')`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	exec(`CREATE TABLE public.tree_parent (x int) WITH (autovacuum_enabled = false)`)
+	exec(`CREATE TABLE public.tree_child () INHERITS (public.tree_parent) WITH (autovacuum_enabled = false)`)
+	exec(`INSERT INTO public.tree_child SELECT g FROM generate_series(1, 20000) g`)
+	exec(`ANALYZE public.tree_child`)
+	exec(`ANALYZE public.tree_parent`)
+	if stale() {
+		t.Fatal("stale right after ANALYZE")
+	}
+	exec(`INSERT INTO public.tree_parent SELECT g FROM generate_series(1, 1500) g`) // 7.5 % of the tree
+	if stale() {
+		t.Error("1,500 rows into the parent of a 20,000-row tree: analyzed, want not stale")
+	}
+	exec(`INSERT INTO public.tree_parent SELECT g FROM generate_series(1, 3000) g`) // 4,500 of 20,000
+	if !stale() {
+		t.Error("4,500 rows into the parent of a 20,000-row tree: not analyzed, want stale")
+	}
+	if stale() {
+		t.Error("stale again right after its own ANALYZE")
+	}
+}

@@ -69,18 +69,26 @@ COMMENT ON FUNCTION meta.json_span(jsonb) IS 'Inverse of meta.span_json.';
 -- Fresh planner statistics for a table that changed a lot since it was
 -- last analyzed (a large load just committed, not yet seen by
 -- autovacuum): a refresh reads the tables right after the loads, and plans
--- made on empty statistics can be off by orders of magnitude.
+-- made on empty statistics can be off by orders of magnitude. A bronze
+-- table can be an inheritance parent (the parallel load stages are its
+-- children, see migrations/000010_load_stages.up.sql): the rows changed
+-- and the rows held are those of the whole tree. The parent's own
+-- reltuples counts only the rows inserted into it directly, so a daily
+-- load of a few thousand rows into the parent of a 12M-row tree looked
+-- like a 100 % change and re-analyzed the whole tree on every refresh.
 CREATE OR REPLACE FUNCTION meta.analyze_if_stale(p_table regclass) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE stale boolean;
 BEGIN
-    SELECT c.reltuples < 0 OR coalesce(s.n_mod_since_analyze, 0) > greatest(1000, 0.1 * c.reltuples) INTO stale
+    SELECT bool_or(c.oid = p_table AND c.reltuples < 0)
+           OR sum(coalesce(s.n_mod_since_analyze, 0)) > greatest(1000, 0.1 * sum(greatest(c.reltuples, 0)))
+    INTO stale
     FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
-    WHERE c.oid = p_table;
+    WHERE c.oid = p_table OR c.oid IN (SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = p_table);
     IF stale THEN
         EXECUTE format('ANALYZE %s', p_table);
     END IF;
     RETURN coalesce(stale, false);
 END
 $$;
-COMMENT ON FUNCTION meta.analyze_if_stale(regclass) IS 'ANALYZEs a table never analyzed or with more than 10 % of its rows changed since its last ANALYZE; returns whether it did.';
+COMMENT ON FUNCTION meta.analyze_if_stale(regclass) IS 'ANALYZEs a table never analyzed or with more than 10 % of its rows changed since its last ANALYZE (an inheritance parent: of the rows of the whole tree); returns whether it did.';
