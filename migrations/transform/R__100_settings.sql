@@ -75,7 +75,8 @@ COMMENT ON FUNCTION meta.json_span(jsonb) IS 'Inverse of meta.span_json.';
 -- and the rows held are those of the whole tree. The parent's own
 -- reltuples counts only the rows inserted into it directly, so a daily
 -- load of a few thousand rows into the parent of a 12M-row tree looked
--- like a 100 % change and re-analyzed the whole tree on every refresh.
+-- like a large change (until the parent itself held ten days of them)
+-- and re-analyzed the whole tree.
 CREATE OR REPLACE FUNCTION meta.analyze_if_stale(p_table regclass) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE stale boolean;
