@@ -797,4 +797,13 @@ func TestAnalyzeIfStaleCountsTheInheritanceTree(t *testing.T) {
 	if stale() {
 		t.Error("stale again right after its own ANALYZE")
 	}
+	// A new load stage: a child never analyzed, holding most of the rows.
+	exec(`CREATE TABLE public.tree_stage () INHERITS (public.tree_parent) WITH (autovacuum_enabled = false)`)
+	exec(`INSERT INTO public.tree_stage SELECT g FROM generate_series(1, 30000) g`)
+	if !stale() {
+		t.Error("a new 30,000-row stage in a 24,500-row tree: not analyzed, want stale")
+	}
+	if stale() {
+		t.Error("stale again after the ANALYZE of the tree and of its new stage")
+	}
 }
