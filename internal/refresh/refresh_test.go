@@ -34,6 +34,18 @@ var items = []itemDef{
 
 var sites = []struct{ id, depot string }{{"10", "ALMOX-BA"}, {"20", "STC"}, {"30", ""}}
 
+// loadedScenario is a new database with every load of newScenario in
+// bronze, not refreshed yet.
+func loadedScenario(t testing.TB) (*pgtest.DB, scenario) {
+	t.Helper()
+	db := pgtest.New(t)
+	sc := newScenario()
+	for _, l := range sc.loads {
+		l(t, db.Pool)
+	}
+	return db, sc
+}
+
 func newScenario() scenario {
 	rng := rand.New(rand.NewPCG(5, 7))
 	gen1 := time.Date(2025, 4, 1, 12, 0, 0, 0, time.UTC)
@@ -173,11 +185,7 @@ func snapshotWithout(t testing.TB, pool *pgxpool.Pool, drop ...string) map[strin
 
 func TestFiguresMatchGoComputation(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	sc := newScenario()
-	for _, l := range sc.loads {
-		l(t, db.Pool)
-	}
+	db, sc := loadedScenario(t)
 	res := run(t, db.Pool, false)
 	if res.Status != "ok" || len(res.LoadsApplied) != len(sc.loads) {
 		t.Fatalf("result %+v", res)
@@ -355,11 +363,7 @@ func TestHolidays(t *testing.T) {
 
 func TestConcurrentRefreshesNeverDoubleApply(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	sc := newScenario()
-	for _, l := range sc.loads {
-		l(t, db.Pool)
-	}
+	db, sc := loadedScenario(t)
 	var wg sync.WaitGroup
 	results := make([]Result, 3)
 	errs := make([]error, 3)
@@ -489,11 +493,7 @@ func TestFileNameItemIDsResolveToKnownKey(t *testing.T) {
 // window functions) must give the figures of a full rebuild.
 func TestIncrementalNewDayEqualsFull(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	sc := newScenario()
-	for _, l := range sc.loads {
-		l(t, db.Pool)
-	}
+	db, _ := loadedScenario(t)
 	run(t, db.Pool, false)
 	start := day("2025-01-01")
 	gen := time.Date(2025, 4, 5, 12, 0, 0, 0, time.UTC)
@@ -538,11 +538,7 @@ func TestIncrementalNewDayEqualsFull(t *testing.T) {
 func TestKilledRefreshIsMarkedAbandoned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := pgtest.New(t)
-	sc := newScenario()
-	for _, l := range sc.loads {
-		l(t, db.Pool)
-	}
+	db, sc := loadedScenario(t)
 	opts := Options{}
 	opts.setBeforeCommit(func(ctx context.Context, tx pgx.Tx) error {
 		var pid int
@@ -713,11 +709,7 @@ func TestReadersDuringFullRefresh(t *testing.T) {
 // decimal 0.6, whatever order the file lists them in.
 func TestItemLevelSumInSiteOrder(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	sc := newScenario()
-	for _, l := range sc.loads {
-		l(t, db.Pool)
-	}
+	db, _ := loadedScenario(t)
 	run(t, db.Pool, false)
 	d := day("2025-01-01").AddDate(0, 0, 100)
 	gen := time.Date(2025, 4, 12, 12, 0, 0, 0, time.UTC)
