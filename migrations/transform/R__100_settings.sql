@@ -76,16 +76,14 @@ COMMENT ON FUNCTION meta.json_span(jsonb) IS 'Inverse of meta.span_json.';
 -- reltuples counts only the rows inserted into it directly, so a daily
 -- load of a few thousand rows into the parent of a 12M-row tree looked
 -- like a large change (until the parent itself held ten days of them)
--- and re-analyzed the whole tree. Children never analyzed (a load's new
--- stages) are analyzed with the parent, once: their counts of rows
--- changed then restart, where the parent's ANALYZE leaves them as they
--- are and the tree would look stale at every refresh until autovacuum
--- reached them.
+-- and re-analyzed the whole tree. A stale tree's children are checked by
+-- the same rule after the parent's ANALYZE (a load's new stages, never
+-- analyzed, are analyzed once): the parent's ANALYZE leaves their counts
+-- of rows changed as they are, and the tree would look stale at every
+-- refresh until autovacuum reached them.
 CREATE OR REPLACE FUNCTION meta.analyze_if_stale(p_table regclass) RETURNS boolean
 LANGUAGE plpgsql AS $$
-DECLARE
-    stale boolean;
-    child regclass;
+DECLARE stale boolean;
 BEGIN
     SELECT bool_or(c.oid = p_table AND c.reltuples < 0)
            OR sum(coalesce(s.n_mod_since_analyze, 0)) > greatest(1000, 0.1 * sum(greatest(c.reltuples, 0)))
@@ -94,10 +92,7 @@ BEGIN
     WHERE c.oid = p_table OR c.oid IN (SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = p_table);
     IF stale THEN
         EXECUTE format('ANALYZE %s', p_table);
-        FOR child IN SELECT c.oid::regclass FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                     WHERE i.inhparent = p_table AND c.reltuples < 0 LOOP
-            EXECUTE format('ANALYZE %s', child);
-        END LOOP;
+        PERFORM meta.analyze_if_stale(i.inhrelid::regclass) FROM pg_inherits i WHERE i.inhparent = p_table;
     END IF;
     RETURN coalesce(stale, false);
 END

@@ -136,7 +136,8 @@ BEGIN
 
     RETURN jsonb_build_object(
         'erp_lines_added', added, 'erp_lines_removed', removed, 'ml_keys_changed', ml_changed,
-        'erp_loads_added', CASE WHEN NOT p_full AND removed = 0 AND added > 0 THEN to_jsonb(loads) END,
+        'erp_loads_added', CASE WHEN NOT p_full AND removed = 0 AND added > 0 THEN
+            (SELECT jsonb_agg(DISTINCT d.load_id) FROM silver.demand_lines d WHERE d.load_id = ANY (loads)) END,
         'item_pass', item_pass, 'resolution_changed', resolution_changed, 'item_map', im,
         'demand_touched', meta.span_json(touched), 'demand_relabeled', meta.span_json(relabeled),
         'forecast_touched', meta.span_json(fc),

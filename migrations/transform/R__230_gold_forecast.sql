@@ -42,8 +42,11 @@ $$;
 -- Item-level sums add the site rows' float8 values in site_id order: the
 -- rows come from gold.forecast_input in (item, site, date, source) order
 -- and a hash aggregate adds them in the order it reads them, so a day
--- rewritten alone sums exactly as the full build (the incremental = full
--- tests hold it). Numeric sums did that whatever the order, at 1.7x the
+-- rewritten alone sums exactly as the full build (TestItemLevelSumInSiteOrder
+-- and the incremental = full tests hold it). The planner hashes here: the
+-- input's estimate is fixed (gold.forecast_input, ROWS 1000000) and its
+-- groups fit the refresh's work_mem (256MB, 1GB for --full); a sort-based
+-- grouping, whose sort is not stable, would not keep the site order. Numeric sums did that whatever the order, at 1.7x the
 -- cost of the whole item-level pass (float8 -> numeric conversions); a
 -- sort by the full key before the aggregate at 1.3x.
 --
