@@ -69,6 +69,7 @@ Exit status: 0 done, 1 failed (the previous export is intact), 2 usage.`,
   AWS_ENDPOINT_URL=http://127.0.0.1:9000 novawh export --to s3:// --layers bronze,silver,gold --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			batchGC()
 			r, err := app.Resolver(cmd)
 			if err != nil {
 				return err

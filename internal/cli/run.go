@@ -73,6 +73,7 @@ Exit codes: 0 ok (or skipped because another run is in progress), 1 failed,
   NOVAWH_ALERT_WEBHOOK=https://chat.example/hook novawh run --wait 30m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			batchGC()
 			if wait < 0 {
 				return Usage(errors.New("--wait must not be negative"))
 			}
