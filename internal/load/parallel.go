@@ -115,8 +115,8 @@ func (l *Loader) openStages(ctx context.Context, tbl *registry.Table, loadID int
 var indexDefRe = regexp.MustCompile(`^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (USING .*)$`)
 
 // commitStages builds the parent's indexes on each child (a bulk build,
-// cheaper than maintaining them row by row) and commits the streams, in
-// parallel. Indexes on _load_id alone are skipped: the CHECK constraint
+// cheaper than maintaining them row by row; one serial build per stage,
+// all stages at once) and commits the streams, in parallel. Indexes on _load_id alone are skipped: the CHECK constraint
 // already pins the child to one load.
 func (l *Loader) commitStages(ctx context.Context, tbl *registry.Table, stages []*stage) error {
 	rows, err := l.pool.Query(ctx, `SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
@@ -134,6 +134,13 @@ func (l *Loader) commitStages(ctx context.Context, tbl *registry.Table, stages [
 	for _, s := range stages {
 		g.Go(func() (err error) {
 			defer panics.Recover(&err, "indexing "+s.qualified())
+			// The stages' builds run at once, one per stream: parallel
+			// maintenance workers on top of them only oversubscribe the
+			// cores (measured on 2 cores: the 2M-row load went from 0.67x
+			// to 0.59x psql \copy without them).
+			if _, err := s.tx.Exec(gctx, "SET LOCAL max_parallel_maintenance_workers = 0"); err != nil {
+				return fmt.Errorf("index %s: %w", s.qualified(), err)
+			}
 			for _, d := range defs {
 				m := indexDefRe.FindStringSubmatch(d)
 				if m == nil {
