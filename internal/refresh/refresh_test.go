@@ -361,6 +361,43 @@ func TestHolidays(t *testing.T) {
 	}
 }
 
+// TestDimTimeRefillsMissingDays: a refresh whose years are all in
+// gold.dim_time inserts nothing (the count on the key that skips
+// generating them), and one with a day missing puts that day back with
+// its holiday.
+func TestDimTimeRefillsMissingDays(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	d := day("2025-06-19")
+	addForecasts(t, db.Pool, "f.csv", []fcRow{{Item: "A_B", Site: "1", Date: d, Forecast: 1, Source: "s", Model: "m", Dataset: "d", Generated: d}})
+	run(t, db.Pool, false)
+	ctx := context.Background()
+	fill := func() (n int64) {
+		t.Helper()
+		if err := db.Pool.QueryRow(ctx, `SELECT gold.fill_dim_time('2025-06-19', '2025-06-19')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := fill(); n != 0 {
+		t.Fatalf("complete year: %d days inserted, want 0", n)
+	}
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM gold.dim_time WHERE date IN ('2025-04-21', '2025-12-31')`); err != nil {
+		t.Fatal(err)
+	}
+	if n := fill(); n != 2 {
+		t.Fatalf("two days missing: %d inserted, want 2", n)
+	}
+	var name string
+	if err := db.Pool.QueryRow(ctx, `SELECT holiday_name FROM gold.dim_time WHERE date = '2025-04-21'`).Scan(&name); err != nil || name != "Tiradentes" {
+		t.Fatalf("2025-04-21 back as %q (%v), want Tiradentes", name, err)
+	}
+	var days int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM gold.dim_time WHERE date BETWEEN '2025-01-01' AND '2025-12-31'`).Scan(&days); err != nil || days != 365 {
+		t.Fatalf("2025 has %d days in gold.dim_time (%v), want 365", days, err)
+	}
+}
+
 func TestConcurrentRefreshesNeverDoubleApply(t *testing.T) {
 	t.Parallel()
 	db, sc := loadedScenario(t)

@@ -34,20 +34,30 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION gold.br_holidays(integer) IS 'Brazilian national holidays of a year (Consciência Negra from 2024, Law 14.759/2023).';
 
--- Adds the missing days of whole years lo..hi to gold.dim_time.
+-- Adds the missing days of whole years lo..hi to gold.dim_time. When every
+-- day of those years is there (every refresh but the first of a year), one
+-- count on the primary key says so: generating the years' days and their
+-- holidays to insert none cost 6 ms of a 0.13 s daily refresh.
 CREATE OR REPLACE FUNCTION gold.fill_dim_time(lo date, hi date) RETURNS bigint
 LANGUAGE plpgsql AS $$
-DECLARE n bigint;
+DECLARE
+    n bigint;
+    first date;
+    last date;
 BEGIN
     IF lo IS NULL OR hi IS NULL THEN
+        RETURN 0;
+    END IF;
+    first := make_date(extract(year FROM lo)::int, 1, 1);
+    last := make_date(extract(year FROM hi)::int, 12, 31);
+    IF (SELECT count(*) FROM gold.dim_time WHERE date BETWEEN first AND last) = last - first + 1 THEN
         RETURN 0;
     END IF;
     INSERT INTO gold.dim_time (date, year, quarter, month, day, day_of_week, iso_week, is_weekend, is_holiday, holiday_name)
     SELECT d, extract(year FROM d)::int, extract(quarter FROM d)::int, extract(month FROM d)::int,
            extract(day FROM d)::int, extract(isodow FROM d)::int, extract(week FROM d)::int,
            extract(isodow FROM d) IN (6, 7), h.name IS NOT NULL, h.name
-    FROM generate_series(make_date(extract(year FROM lo)::int, 1, 1),
-                         make_date(extract(year FROM hi)::int, 12, 31), interval '1 day') AS g(ts)
+    FROM generate_series(first, last, interval '1 day') AS g(ts)
     CROSS JOIN LATERAL (SELECT g.ts::date AS d) x
     LEFT JOIN LATERAL (SELECT string_agg(b.name, ' / ') AS name
                        FROM gold.br_holidays(extract(year FROM x.d)::int) b WHERE b.date = x.d) h ON true
