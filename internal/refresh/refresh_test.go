@@ -315,12 +315,20 @@ func TestNullKeysCountedNotSilent(t *testing.T) {
 	}
 }
 
-func TestHolidays(t *testing.T) {
-	t.Parallel()
+// refreshedOneForecast is a database refreshed with one forecast row, on
+// date (the calendar of its year is in gold.dim_time).
+func refreshedOneForecast(t *testing.T, date string) *pgtest.DB {
+	t.Helper()
 	db := pgtest.New(t)
-	d := day("2025-06-19")
+	d := day(date)
 	addForecasts(t, db.Pool, "f.csv", []fcRow{{Item: "A_B", Site: "1", Date: d, Forecast: 1, Source: "s", Model: "m", Dataset: "d", Generated: d}})
 	run(t, db.Pool, false)
+	return db
+}
+
+func TestHolidays(t *testing.T) {
+	t.Parallel()
+	db := refreshedOneForecast(t, "2025-06-19")
 	for _, c := range []struct {
 		date    string
 		holiday bool
@@ -367,10 +375,7 @@ func TestHolidays(t *testing.T) {
 // its holiday.
 func TestDimTimeRefillsMissingDays(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	d := day("2025-06-19")
-	addForecasts(t, db.Pool, "f.csv", []fcRow{{Item: "A_B", Site: "1", Date: d, Forecast: 1, Source: "s", Model: "m", Dataset: "d", Generated: d}})
-	run(t, db.Pool, false)
+	db := refreshedOneForecast(t, "2025-06-19")
 	ctx := context.Background()
 	fill := func() (n int64) {
 		t.Helper()
