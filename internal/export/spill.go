@@ -53,7 +53,7 @@ const (
 // file, by partition.
 type spill struct {
 	dir    string
-	f      *os.File // the spill file (dir/rows), created by the first flush
+	f      *os.File // the spill file (path()), created by the first flush
 	size   int64    // its length
 	memory int      // the budget of all buffers together
 	bufCap int      // the flush size of a buffer: memory shared by the partitions, within [spillMinBuffer, spillMaxBuffer]
@@ -200,7 +200,7 @@ func (sp *spill) flush(p *spillPart) error {
 		return nil
 	}
 	if sp.f == nil {
-		f, err := os.OpenFile(filepath.Join(sp.dir, "rows"), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+		f, err := os.OpenFile(sp.path(), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 		if err != nil {
 			return err
 		}
@@ -227,52 +227,24 @@ func (sp *spill) open(key string, ncols int) (*spillReader, error) {
 	if p == nil {
 		return nil, fmt.Errorf("no spill data for partition %s", key)
 	}
-	var r io.Reader = eofReader{}
-	name := ""
+	// One section of the file per segment; a partition whose rows were
+	// never flushed has none (and then neither may the file exist).
+	parts := make([]io.Reader, len(p.segs))
 	var size int64
-	if sp.f != nil {
-		r, name = &segmentReader{f: sp.f, segs: p.segs}, sp.f.Name()
-		for _, sg := range p.segs {
-			size += sg.n
-		}
+	for i, sg := range p.segs {
+		parts[i] = io.NewSectionReader(sp.f, sg.off, sg.n)
+		size += sg.n
 	}
 	// A buffer of up to 1 MiB, no larger than the partition's rows (a small
 	// partition of many should not allocate a megabyte); the reader grows
-	// it when a row does not fit.
+	// it when a row does not fit. A file shorter than its segments ends the
+	// rows early, which Next reports (it counts them).
 	buf := make([]byte, 0, max(4<<10, min(1<<20, size)))
-	return &spillReader{r: r, name: name, data: buf, vals: make([][]byte, ncols), rows: p.rows}, nil
+	return &spillReader{r: io.MultiReader(parts...), name: sp.path(), data: buf, vals: make([][]byte, ncols), rows: p.rows}, nil
 }
 
-// segmentReader reads segments of a file one after the other.
-type segmentReader struct {
-	f    *os.File
-	segs []segment
-	pos  int64 // read so far of segs[0]
-}
-
-func (r *segmentReader) Read(b []byte) (int, error) {
-	for len(r.segs) > 0 && r.pos == r.segs[0].n {
-		r.segs, r.pos = r.segs[1:], 0
-	}
-	if len(r.segs) == 0 {
-		return 0, io.EOF
-	}
-	sg := r.segs[0]
-	b = b[:min(int64(len(b)), sg.n-r.pos)]
-	n, err := r.f.ReadAt(b, sg.off+r.pos)
-	r.pos += int64(n)
-	if errors.Is(err, io.EOF) && n == len(b) {
-		err = nil
-	}
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF // the file is shorter than its segments
-	}
-	return n, err
-}
-
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+// path is the spill file's.
+func (sp *spill) path() string { return filepath.Join(sp.dir, "rows") }
 
 // remove closes and deletes the spill file.
 func (sp *spill) remove() {

@@ -105,3 +105,39 @@ func spillHeld(sp *spill) (held int) {
 func spillBound(memory, n int) int {
 	return max(memory, n*(8<<10))*5/4 + n*(2<<10)
 }
+
+// TestSpillShortFileIsAnError: a spill file shorter than the segments it
+// should hold (a full disk, a file cut by hand) ends the partition's rows
+// early, which the reader reports instead of returning fewer rows.
+func TestSpillShortFileIsAnError(t *testing.T) {
+	t.Parallel()
+	sp := newSpill(t.TempDir(), 1<<20)
+	defer sp.remove()
+	p, err := sp.newPart("day=0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := make([]byte, 100)
+	for range 1000 {
+		if err := sp.add(p, [][]byte{value}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sp.flush(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(sp.path(), sp.size-50); err != nil {
+		t.Fatal(err)
+	}
+	r, err := sp.open("day=0001", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for r.Next() {
+		n++
+	}
+	if r.Err() == nil || n != 999 {
+		t.Fatalf("%d rows back, error %v; want 999 and an error", n, r.Err())
+	}
+}

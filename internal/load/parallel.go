@@ -116,8 +116,9 @@ var indexDefRe = regexp.MustCompile(`^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S
 
 // commitStages builds the parent's indexes on each child (a bulk build,
 // cheaper than maintaining them row by row; one serial build per stage,
-// all stages at once) and commits the streams, in parallel. Indexes on _load_id alone are skipped: the CHECK constraint
-// already pins the child to one load.
+// all stages at once) and commits the streams, in parallel. Indexes on
+// _load_id alone are skipped: the CHECK constraint already pins the child
+// to one load.
 func (l *Loader) commitStages(ctx context.Context, tbl *registry.Table, stages []*stage) error {
 	rows, err := l.pool.Query(ctx, `SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
 		WHERE i.indrelid = $1::regclass AND NOT (i.indnatts = 1 AND i.indkey[0] = (

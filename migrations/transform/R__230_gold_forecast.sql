@@ -46,9 +46,10 @@ $$;
 -- and the incremental = full tests hold it). The planner hashes here: the
 -- input's estimate is fixed (gold.forecast_input, ROWS 1000000) and its
 -- groups fit the refresh's work_mem (256MB, 1GB for --full); a sort-based
--- grouping, whose sort is not stable, would not keep the site order. Numeric sums did that whatever the order, at 1.7x the
--- cost of the whole item-level pass (float8 -> numeric conversions); a
--- sort by the full key before the aggregate at 1.3x.
+-- grouping, whose sort is not stable, would not keep the site order.
+-- Numeric sums did that whatever the order, at 1.7x the cost of the whole
+-- item-level pass (float8 -> numeric conversions); a sort by the full key
+-- before the aggregate at 1.3x.
 --
 -- Rolling figures (the columns gold.agg_forecast_rolling shows): computed
 -- in the same statement, over the rows it writes (and, for a span of
